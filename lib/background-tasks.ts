@@ -1,0 +1,142 @@
+// One response's task list: addTask and waitUntil, and the drain that starts when the response finishes.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import onFinished from 'on-finished';
+import { checkJsonArgs } from './json-args.js';
+import type { SkipPredicate } from './options.js';
+import { debug, describeError, pathOf } from './report.js';
+import type { Scheduler } from './scheduler.js';
+import { type Origin, type Task, taskName } from './task.js';
+import { captureContext, currentResource } from './task-context.js';
+import { definitionOf } from './define-task.js';
+import { received } from './validate.js';
+
+const OPEN = 0; // the response has not finished: tasks wait
+const DRAINING = 1; // tasks are running one after another
+const IDLE = 2; // finished and drained: a new task starts a run of its own
+
+/**
+ * The tasks of one response, at `res.locals.background`. Shared by every middleware and handler
+ * of the request; its tasks run one after another, in the order added, once the response is finished.
+ */
+export class BackgroundTasks {
+  readonly #scheduler: Scheduler;
+  // Held only until the response finishes, so that a pending task does not keep them alive.
+  #req: IncomingMessage | undefined;
+  #res: ServerResponse | undefined;
+  #origin: Origin | undefined;
+  #tasks: Array<Task | undefined> | undefined;
+  #next = 0;
+  #state = OPEN;
+  /** Why later tasks are skipped, once the response was skipped or a task failed under stopOnError. */
+  #skipReason: string | undefined;
+  /** The async resource the list's drain runs in: tasks added from it need no context capture. */
+  #anchor: object | undefined;
+
+  /** @internal Made by the middleware; apps use `res.locals.background`. */
+  constructor(scheduler: Scheduler, req: IncomingMessage, res: ServerResponse) {
+    this.#scheduler = scheduler;
+    this.#req = req;
+    this.#res = res;
+  }
+
+  /**
+   * Adds a task to run after the response is finished: `fn(...args)`, sync or async, with the arguments
+   * exactly as given, in the AsyncLocalStorage context of this call.
+   * @throws TypeError when `fn` is not a function (or, with a queue runner, not a defineTask() task, or its args are not JSON-safe)
+   * @throws BackgroundTasksFullError when maxQueued tasks are already waiting
+   */
+  addTask<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): void {
+    if (typeof fn !== 'function') {
+      throw new TypeError(`addTask(fn, ...args): argument "fn" must be a function; received ${received(fn)}`);
+    }
+    const settings = this.#scheduler.settings;
+    if (settings.runner !== undefined && definitionOf(fn) === undefined) {
+      throw new TypeError(
+        `addTask(): task "${taskName(fn)}" must be made with defineTask(name, fn) when a queue runner is set, so that a worker can find it by name`,
+      );
+    }
+    if (settings.checkArgs) checkJsonArgs(taskName(fn), args);
+    this.#scheduler.accept();
+    const here = currentResource();
+    if (this.#tasks === undefined) {
+      this.#tasks = [];
+      this.#anchor = here;
+      if (this.#state === OPEN) {
+        // Called here, on-finished runs its listener in this call's async context: the list's first task needs no capture.
+        onFinished(this.#res as ServerResponse, () => this.#finish());
+      } else {
+        this.#state = DRAINING;
+        queueMicrotask(() => this.#drain().catch(internalError));
+      }
+    }
+    const context = here === this.#anchor ? undefined : captureContext();
+    this.#tasks.push({ fn: fn as Task['fn'], args, context });
+  }
+
+  /**
+   * Hands over an already started promise: it counts as running at once (outside the list's order, the
+   * concurrency cap and skip), drain() waits for it, and a rejection is reported like a failed task's.
+   */
+  waitUntil(promise: PromiseLike<unknown>): void {
+    if (promise === null || typeof promise !== 'object' || typeof (promise as PromiseLike<unknown>).then !== 'function') {
+      throw new TypeError(`waitUntil(promise): argument "promise" must be a promise; received ${received(promise)}`);
+    }
+    this.#scheduler.watch(promise, this.#where());
+  }
+
+  #where(): Origin {
+    if (this.#origin !== undefined) return this.#origin;
+    const req = this.#req as IncomingMessage & { originalUrl?: string };
+    return { method: req.method ?? 'GET', url: req.originalUrl ?? req.url ?? '' };
+  }
+
+  /** The response is finished (or its connection gone): decide whether to skip, let go of req and res, start. */
+  #finish(): void {
+    const req = this.#req as Parameters<SkipPredicate>[0];
+    const res = this.#res as Parameters<SkipPredicate>[1];
+    this.#origin = this.#where();
+    this.#req = undefined;
+    this.#res = undefined;
+    this.#state = DRAINING;
+    try {
+      if (this.#scheduler.settings.skip(req, res)) this.#skipReason = `skip() said so for status ${res.statusCode}`;
+    } catch (error) {
+      // Nothing added is dropped over a faulty predicate: report it, and run the tasks.
+      console.error(`express-background-tasks: skip() threw; running the tasks anyway: ${describeError(error)}`);
+    }
+    debug('list start %s %s: %d tasks%s', this.#origin.method, pathOf(this.#origin.url), this.#tasks?.length ?? 0, this.#skipReason ? ' (skipped)' : '');
+    this.#drain().catch(internalError);
+  }
+
+  async #drain(): Promise<void> {
+    const scheduler = this.#scheduler;
+    const origin = this.#origin as Origin;
+    const tasks = this.#tasks as Array<Task | undefined>;
+    while (this.#next < tasks.length) {
+      if (scheduler.settings.runner !== undefined && this.#skipReason === undefined) {
+        // A queue takes the whole list at once, so it can chain the jobs in order.
+        const batch = tasks.slice(this.#next) as Task[];
+        tasks.fill(undefined, this.#next);
+        this.#next = tasks.length;
+        await scheduler.enqueue(batch, origin);
+        continue;
+      }
+      const task = tasks[this.#next] as Task;
+      tasks[this.#next++] = undefined; // let the task's arguments go as soon as it starts
+      if (this.#skipReason !== undefined) {
+        scheduler.skip(task, origin, this.#skipReason);
+      } else if (!(await scheduler.run(task, origin)) && scheduler.settings.stopOnError) {
+        this.#skipReason = `an earlier task failed and stopOnError is set`;
+      }
+    }
+    debug('list end %s %s', origin.method, pathOf(origin.url));
+    this.#tasks = undefined;
+    this.#next = 0;
+    this.#state = IDLE;
+  }
+}
+
+/** The drain never rejects by design; if it ever does, say so rather than leave an unhandled rejection. */
+function internalError(error: unknown): void {
+  console.error(`express-background-tasks: internal error, please report it: ${describeError(error)}`);
+}

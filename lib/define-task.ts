@@ -1,0 +1,80 @@
+// defineTask(): a named task with its own retries, backoff and timeout, still callable like the function it wraps.
+import { checkCount, checkOptionsObject, checkTimeout, fail, received } from './validate.js';
+
+export interface Backoff {
+  /** 'fixed' waits `delay` ms between attempts; 'exponential' waits delay * 2^(attempt - 1), as BullMQ does. */
+  readonly type: 'fixed' | 'exponential';
+  /** Milliseconds. */
+  readonly delay: number;
+}
+
+export interface TaskOptions {
+  /** How many times a failed attempt is tried again (default 0). */
+  readonly retries?: number;
+  /** How long to wait between attempts (default: no wait). */
+  readonly backoff?: Backoff;
+  /** Per-attempt timeout in ms (Infinity for none); overrides the middleware's `timeout`. */
+  readonly timeout?: number;
+}
+
+/** What defineTask() recorded, read by the runners. */
+export interface TaskDefinition {
+  readonly name: string;
+  readonly retries: number;
+  readonly backoff: Backoff | undefined;
+  readonly timeout: number | undefined;
+}
+
+/** A task made with defineTask(): call it like `fn`, or pass it to `addTask` with type-checked arguments. */
+export type DefinedTask<A extends unknown[] = unknown[], R = unknown> = ((...args: A) => R) & {
+  readonly taskName: string;
+  readonly taskDefinition: TaskDefinition;
+};
+
+const WHERE = 'defineTask()';
+
+function checkBackoff(value: unknown): Backoff | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object') fail(WHERE, 'backoff', "an object like { type: 'fixed', delay: 1000 }", value);
+  const { type, delay, ...rest } = value as Record<string, unknown>;
+  const extra = Object.keys(rest)[0];
+  if (extra !== undefined) throw new TypeError(`${WHERE}: unknown key "backoff.${extra}"; backoff takes "type" and "delay"`);
+  if (type !== 'fixed' && type !== 'exponential') fail(WHERE, 'backoff.type', "'fixed' or 'exponential'", type);
+  return { type, delay: checkCount(WHERE, 'backoff.delay', delay, 0, 0, false) };
+}
+
+/** The wait before attempt `attempt + 1`, after `attempt` failed attempts. */
+export function backoffDelay(backoff: Backoff | undefined, attempt: number): number {
+  if (backoff === undefined) return 0;
+  return backoff.type === 'fixed' ? backoff.delay : Math.round(2 ** (attempt - 1) * backoff.delay);
+}
+
+export function defineTask<A extends unknown[], R>(name: string, fn: (...args: A) => R, options?: TaskOptions): DefinedTask<A, R> {
+  if (typeof name !== 'string' || name.trim() === '') {
+    throw new TypeError(`${WHERE}: argument "name" must be a non-empty string; received ${received(name)}`);
+  }
+  if (typeof fn !== 'function') {
+    throw new TypeError(`${WHERE}: argument "fn" must be a function; received ${received(fn)}`);
+  }
+  const raw = checkOptionsObject(WHERE, options, ['retries', 'backoff', 'timeout']);
+  const definition: TaskDefinition = Object.freeze({
+    name,
+    retries: checkCount(WHERE, 'retries', raw.retries, 0, 0, false),
+    backoff: checkBackoff(raw.backoff),
+    timeout: checkTimeout(WHERE, 'timeout', raw.timeout, undefined),
+  });
+  const task = function (this: unknown, ...args: A): R {
+    return fn.apply(this, args);
+  };
+  Object.defineProperties(task, {
+    name: { value: name },
+    taskName: { value: name, enumerable: true },
+    taskDefinition: { value: definition, enumerable: true },
+  });
+  return task as DefinedTask<A, R>;
+}
+
+/** The definition behind a task function, if it was made with defineTask(). */
+export function definitionOf(fn: unknown): TaskDefinition | undefined {
+  return (fn as Partial<DefinedTask>).taskDefinition;
+}

@@ -1,0 +1,44 @@
+// backgroundTasks(): validates options once, then gives each request its task list at res.locals.background.
+import { IncomingMessage, type ServerResponse } from 'node:http';
+import { BackgroundTasks } from './background-tasks.js';
+import './locals.js';
+import { type BackgroundTasksOptions, parseOptions } from './options.js';
+import { type DrainOptions, type DrainResult, Scheduler, type Stats } from './scheduler.js';
+
+type Next = (error?: unknown) => void;
+
+/** The middleware, with the app-wide controls of its tasks. */
+export interface BackgroundTasksMiddleware {
+  (req: IncomingMessage, res: ServerResponse, next: Next): void;
+  /** A snapshot of the counters. */
+  stats(): Stats;
+  /** Waits until no task is queued or running (see DrainOptions for a deadline). */
+  drain(options?: DrainOptions): Promise<DrainResult>;
+}
+
+const MISUSE =
+  'backgroundTasks was passed to app.use() itself; call it to make the middleware: app.use(backgroundTasks())';
+
+export function backgroundTasks(options?: BackgroundTasksOptions): BackgroundTasksMiddleware {
+  // app.use(backgroundTasks) calls the factory with (req, res, next): say so rather than hang the request.
+  if (arguments.length > 1 || options instanceof IncomingMessage) throw new TypeError(MISUSE);
+  const scheduler = new Scheduler(parseOptions(options));
+
+  const middleware = function backgroundTasksMiddleware(req: IncomingMessage, res: ServerResponse, next: Next): void {
+    const target = res as ServerResponse & { locals?: Record<string, unknown> };
+    const locals = target.locals ?? (target.locals = Object.create(null) as Record<string, unknown>);
+    // Mounted twice (app and router), the first mount owns the list, so that nothing runs twice.
+    const existing = locals.background;
+    if (existing === undefined) {
+      // Nothing more is allocated until the first addTask: a request that adds no task costs one small object.
+      locals.background = new BackgroundTasks(scheduler, req, res);
+    } else if (!(existing instanceof BackgroundTasks)) {
+      next(new TypeError('res.locals.background is already set to something else; backgroundTasks() needs that name'));
+      return;
+    }
+    next();
+  } as BackgroundTasksMiddleware;
+  middleware.stats = () => scheduler.stats();
+  middleware.drain = (drainOptions) => scheduler.drain(drainOptions);
+  return middleware;
+}

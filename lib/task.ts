@@ -1,0 +1,23 @@
+// What one accepted task holds while it waits: its function, its arguments, and little more.
+import { definitionOf } from './define-task.js';
+
+/** Runs a function inside a captured AsyncLocalStorage context (from `AsyncLocalStorage.snapshot()`). */
+export type ContextRunner = <R>(fn: () => R) => R;
+
+export interface Task {
+  readonly fn: (...args: never[]) => unknown;
+  readonly args: readonly unknown[];
+  /** The request context the task was added in, captured only when it differs from its list's. */
+  readonly context: ContextRunner | undefined;
+}
+
+/** Where a task came from, for onError and debug output. */
+export interface Origin {
+  readonly method: string;
+  readonly url: string;
+}
+
+/** The name a task is reported under: its defineTask name, its function's name, or 'anonymous'. */
+export function taskName(fn: Task['fn']): string {
+  return definitionOf(fn)?.name ?? (fn.name || 'anonymous');
+}
