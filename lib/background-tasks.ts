@@ -6,7 +6,7 @@ import type { SkipPredicate } from './options.js';
 import { debug, describeError, pathOf } from './report.js';
 import type { Scheduler } from './scheduler.js';
 import { type Origin, type Task, taskName } from './task.js';
-import { captureContext, currentResource } from './task-context.js';
+import { captureContext } from './task-context.js';
 import { definitionOf } from './define-task.js';
 import { received } from './validate.js';
 
@@ -29,8 +29,6 @@ export class BackgroundTasks {
   #state = OPEN;
   /** Why later tasks are skipped, once the response was skipped or a task failed under stopOnError. */
   #skipReason: string | undefined;
-  /** The async resource the list's drain runs in: tasks added from it need no context capture. */
-  #anchor: object | undefined;
 
   /** @internal Made by the middleware; apps use `res.locals.background`. */
   constructor(scheduler: Scheduler, req: IncomingMessage, res: ServerResponse) {
@@ -57,20 +55,20 @@ export class BackgroundTasks {
     }
     if (settings.checkArgs) checkJsonArgs(taskName(fn), args);
     this.#scheduler.accept();
-    const here = currentResource();
     if (this.#tasks === undefined) {
-      this.#tasks = [];
-      this.#anchor = here;
+      // The drain starts from this call's async context (on-finished binds its listener to it), so the
+      // first task needs no capture of its own. Later ones might come from any context (als.run() keeps
+      // the same async resource), so they capture theirs.
+      this.#tasks = [{ fn: fn as Task['fn'], args, context: undefined }];
       if (this.#state === OPEN) {
-        // Called here, on-finished runs its listener in this call's async context: the list's first task needs no capture.
         onFinished(this.#res as ServerResponse, () => this.#finish());
       } else {
         this.#state = DRAINING;
         queueMicrotask(() => this.#drain().catch(internalError));
       }
+    } else {
+      this.#tasks.push({ fn: fn as Task['fn'], args, context: captureContext() });
     }
-    const context = here === this.#anchor ? undefined : captureContext();
-    this.#tasks.push({ fn: fn as Task['fn'], args, context });
   }
 
   /**

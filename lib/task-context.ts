@@ -1,5 +1,5 @@
 // The running task's own scope (its AbortSignal, read with taskSignal()) and request-context capture.
-import { AsyncLocalStorage, executionAsyncResource } from 'node:async_hooks';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ContextRunner } from './task.js';
 
 /**
@@ -46,11 +46,6 @@ export function taskSignal(): AbortSignal {
     throw new Error('taskSignal() was called outside a background task; call it from inside a function passed to addTask()');
   }
   return scope.signal;
-}
-
-/** The async resource now executing: while it is unchanged, so is the AsyncLocalStorage context. */
-export function currentResource(): object {
-  return executionAsyncResource();
 }
 
 /** Captures the whole current AsyncLocalStorage context, to run a task in it later. */

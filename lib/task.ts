@@ -7,7 +7,7 @@ export type ContextRunner = <R>(fn: () => R) => R;
 export interface Task {
   readonly fn: (...args: never[]) => unknown;
   readonly args: readonly unknown[];
-  /** The request context the task was added in, captured only when it differs from its list's. */
+  /** The request context the task was added in; undefined for a list's first task, which the drain itself runs in. */
   readonly context: ContextRunner | undefined;
 }
 
