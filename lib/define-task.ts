@@ -40,6 +40,7 @@ function checkBackoff(value: unknown): Backoff | undefined {
   const extra = Object.keys(rest)[0];
   if (extra !== undefined) throw new TypeError(`${WHERE}: unknown key "backoff.${extra}"; backoff takes "type" and "delay"`);
   if (type !== 'fixed' && type !== 'exponential') fail(WHERE, 'backoff.type', "'fixed' or 'exponential'", type);
+  if (delay === undefined) fail(WHERE, 'backoff.delay', 'a whole number of milliseconds >= 0', delay);
   return { type, delay: checkCount(WHERE, 'backoff.delay', delay, 0, 0, false) };
 }
 

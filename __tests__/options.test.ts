@@ -1,0 +1,101 @@
+// Every option's bad values are refused at creation with a TypeError that names the option.
+import { backgroundTasks, defineTask } from '../lib/index.js';
+
+describe('backgroundTasks(options) validation', () => {
+  const bad: Array<[string, unknown, RegExp]> = [
+    ['onError', 'console.error', /option "onError" must be a function; received the string "console.error"/],
+    ['skip', true, /option "skip" must be a function; received boolean true/],
+    ['stopOnError', 'yes', /option "stopOnError" must be true or false/],
+    ['stopOnError', 1, /option "stopOnError" must be true or false; received number 1/],
+    ['timeout', 0, /option "timeout" must be a number of milliseconds above 0/],
+    ['timeout', -5, /option "timeout"/],
+    ['timeout', Number.NaN, /option "timeout"/],
+    ['timeout', '100', /option "timeout"/],
+    ['timeout', 2 ** 31, /option "timeout".*at most 2147483647/],
+    ['concurrency', 0, /option "concurrency" must be an integer >= 1 \(or Infinity for no limit\); received number 0/],
+    ['concurrency', 1.5, /option "concurrency"/],
+    ['concurrency', '4', /option "concurrency"/],
+    ['concurrency', Number.NaN, /option "concurrency"/],
+    ['maxQueued', -1, /option "maxQueued" must be an integer >= 0/],
+    ['maxQueued', 2.5, /option "maxQueued"/],
+    ['maxQueued', null, /option "maxQueued".*received null/],
+    ['checkArgs', 'no', /option "checkArgs" must be true or false/],
+    ['runner', {}, /option "runner" must be a queue runner/],
+    ['runner', 'bullmq', /option "runner" must be a queue runner/],
+  ];
+
+  it.each(bad)('%s: %p', (name, value, message) => {
+    const attempt = () => backgroundTasks({ [name]: value } as never);
+    expect(attempt).toThrow(TypeError);
+    expect(attempt).toThrow(message);
+  });
+
+  it('names an unknown option and lists the known ones', () => {
+    expect(() => backgroundTasks({ concurency: 2 } as never)).toThrow(
+      /backgroundTasks\(\): unknown option "concurency"; the options are .*"concurrency"/,
+    );
+  });
+
+  it('refuses options that are not an object', () => {
+    expect(() => backgroundTasks('fast' as never)).toThrow(/backgroundTasks\(\): options must be an object; received the string "fast"/);
+    expect(() => backgroundTasks([] as never)).toThrow(/options must be an object; received an array/);
+    expect(() => backgroundTasks(null as never)).toThrow(/options must be an object; received null/);
+  });
+
+  it('accepts the good values, Infinity for no limit, and no options at all', () => {
+    expect(() => backgroundTasks()).not.toThrow();
+    expect(() => backgroundTasks({})).not.toThrow();
+    expect(() =>
+      backgroundTasks({
+        onError: () => undefined,
+        skip: () => false,
+        stopOnError: true,
+        timeout: Number.POSITIVE_INFINITY,
+        concurrency: Number.POSITIVE_INFINITY,
+        maxQueued: 0,
+        checkArgs: true,
+      }),
+    ).not.toThrow();
+    expect(backgroundTasks({ timeout: 1, concurrency: 1, maxQueued: 1 }).stats()).toEqual({
+      queued: 0,
+      running: 0,
+      succeeded: 0,
+      failed: 0,
+      timedOut: 0,
+      skipped: 0,
+    });
+  });
+});
+
+describe('defineTask(name, fn, options) validation', () => {
+  const fn = (email: string) => email;
+
+  it.each([
+    ['', /argument "name" must be a non-empty string; received the string ""/],
+    ['  ', /argument "name" must be a non-empty string/],
+    [42, /argument "name" must be a non-empty string; received number 42/],
+  ])('name %p', (name, message) => {
+    expect(() => defineTask(name as never, fn)).toThrow(TypeError);
+    expect(() => defineTask(name as never, fn)).toThrow(message);
+  });
+
+  it('fn must be a function', () => {
+    expect(() => defineTask('sendEmail', 'sendEmail' as never)).toThrow(/defineTask\(\): argument "fn" must be a function/);
+  });
+
+  it.each<[object, RegExp]>([
+    [{ retries: -1 }, /option "retries" must be an integer >= 0; received number -1/],
+    [{ retries: 1.5 }, /option "retries"/],
+    [{ retries: Number.POSITIVE_INFINITY }, /option "retries"/],
+    [{ backoff: 1000 }, /option "backoff" must be an object like \{ type: 'fixed', delay: 1000 \}/],
+    [{ backoff: { type: 'linear', delay: 1 } }, /option "backoff.type" must be 'fixed' or 'exponential'/],
+    [{ backoff: { type: 'fixed', delay: -1 } }, /option "backoff.delay" must be an integer >= 0/],
+    [{ backoff: { type: 'fixed' } }, /option "backoff.delay"/],
+    [{ backoff: { type: 'fixed', delay: 1, jitter: 0.5 } }, /unknown key "backoff.jitter"/],
+    [{ timeout: 0 }, /option "timeout"/],
+    [{ retry: 3 }, /defineTask\(\): unknown option "retry"/],
+  ])('options %p', (options, message) => {
+    expect(() => defineTask('sendEmail', fn, options as never)).toThrow(TypeError);
+    expect(() => defineTask('sendEmail', fn, options as never)).toThrow(message);
+  });
+});
