@@ -2,7 +2,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import request from 'supertest';
 import { BackgroundTasksFullError, type TaskInfo, backgroundTasks, taskSignal } from '../lib/index.js';
-import { deferred, loadExpress, settled } from './helpers.js';
+import { type Deferred, deferred, loadExpress, settled } from './helpers.js';
 
 const express = loadExpress();
 
@@ -174,7 +174,7 @@ describe('timeout', () => {
 describe('concurrency', () => {
   it('runs at most `concurrency` tasks at once across responses; lists wait in arrival order', async () => {
     const bg = backgroundTasks({ concurrency: 1 });
-    const gates = new Map<string, ReturnType<typeof deferred>>();
+    const gates = new Map<string, Deferred>();
     const started: string[] = [];
     const firstStarted = deferred();
     const app = appWith(bg, (res, req) => {
