@@ -102,7 +102,10 @@ export class BackgroundTasks {
       // Nothing added is dropped over a faulty predicate: report it, and run the tasks.
       console.error(`express-background-tasks: skip() threw; running the tasks anyway: ${describeError(error)}`);
     }
-    debug('list start %s %s: %d tasks%s', this.#origin.method, pathOf(this.#origin.url), this.#tasks?.length ?? 0, this.#skipReason ? ' (skipped)' : '');
+    if (debug.enabled) {
+      const { method, url } = this.#origin;
+      debug('list start %s %s: %d tasks%s', method, pathOf(url), this.#tasks?.length ?? 0, this.#skipReason ? ' (skipped)' : '');
+    }
     this.#drain().catch(internalError);
   }
 
@@ -127,7 +130,7 @@ export class BackgroundTasks {
         this.#skipReason = `an earlier task failed and stopOnError is set`;
       }
     }
-    debug('list end %s %s', origin.method, pathOf(origin.url));
+    if (debug.enabled) debug('list end %s %s', origin.method, pathOf(origin.url));
     this.#tasks = undefined;
     this.#next = 0;
     this.#state = IDLE;

@@ -95,7 +95,10 @@ export async function runTask(task: Task, defaultTimeout: number, running: Runni
       const status: Status = timeouts.has(error as object) ? 'timedOut' : 'failed';
       if (attempts > retries || running.cancelled) return { status, error, attempts };
       const wait = backoffDelay(definition?.backoff, attempts);
-      debug('task %s attempt %d %s (%s); retrying in %dms', taskName(task.fn), attempts, status === 'timedOut' ? 'timed out' : 'failed', describeError(error), wait);
+      if (debug.enabled) {
+        const outcome = status === 'timedOut' ? 'timed out' : 'failed';
+        debug('task %s attempt %d %s (%s); retrying in %dms', taskName(task.fn), attempts, outcome, describeError(error), wait);
+      }
       if (wait > 0) await running.sleep(wait);
       if (running.cancelled) return { status: 'failed', error: running.reason, attempts };
     }

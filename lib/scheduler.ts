@@ -70,7 +70,7 @@ export class Scheduler {
   skip(task: Task, origin: Origin, why: string): void {
     this.#queued--;
     this.#skipped++;
-    debug('task %s skipped (%s %s): %s', taskName(task.fn), origin.method, pathOf(origin.url), why);
+    if (debug.enabled) debug('task %s skipped (%s %s): %s', taskName(task.fn), origin.method, pathOf(origin.url), why);
     this.#checkIdle();
   }
 
@@ -82,11 +82,11 @@ export class Scheduler {
     this.#running++;
     const running = new RunningTask();
     this.#active.add(running);
-    const started = performance.now();
+    const started = debug.enabled ? performance.now() : 0;
     const outcome = await runTask(task, this.settings.timeout, running);
     this.#active.delete(running);
     this.#releaseSlot();
-    this.#settle(outcome.status, outcome.error, taskName(task.fn), origin, outcome.attempts, started);
+    this.#settle(outcome.status, outcome.error, task.fn, origin, outcome.attempts, started);
     return outcome.status === 'succeeded';
   }
 
@@ -95,7 +95,7 @@ export class Scheduler {
     const runner = this.settings.runner!;
     this.#queued -= tasks.length;
     this.#running += tasks.length;
-    const started = performance.now();
+    const started = debug.enabled ? performance.now() : 0;
     let error: unknown;
     let status: Status = 'succeeded';
     try {
@@ -105,17 +105,17 @@ export class Scheduler {
       status = 'failed';
       error = caught;
     }
-    for (const task of tasks) this.#settle(status, error, taskName(task.fn), origin, 1, started);
+    for (const task of tasks) this.#settle(status, error, task.fn, origin, 1, started);
     return status === 'succeeded';
   }
 
   /** Watches a promise handed over with waitUntil(): already started, so it counts as running at once. */
   watch(promise: PromiseLike<unknown>, origin: Origin): void {
     this.#running++;
-    const started = performance.now();
+    const started = debug.enabled ? performance.now() : 0;
     Promise.resolve(promise).then(
-      () => this.#settle('succeeded', undefined, 'waitUntil', origin, 1, started),
-      (error: unknown) => this.#settle('failed', error, 'waitUntil', origin, 1, started),
+      () => this.#settle('succeeded', undefined, undefined, origin, 1, started),
+      (error: unknown) => this.#settle('failed', error, undefined, origin, 1, started),
     );
   }
 
@@ -125,13 +125,17 @@ export class Scheduler {
     else next();
   }
 
-  #settle(status: Status, error: unknown, name: string, origin: Origin, attempts: number, started: number): void {
+  /** Counts and reports one outcome; `fn` is undefined for a waitUntil promise. Names are worked out only when needed. */
+  #settle(status: Status, error: unknown, fn: Task['fn'] | undefined, origin: Origin, attempts: number, started: number): void {
     this.#running--;
     if (status === 'succeeded') this.#succeeded++;
     else if (status === 'failed') this.#failed++;
     else this.#timedOut++;
-    debug('task %s %s in %s (%s %s)', name, status === 'timedOut' ? 'timed out' : status, formatMs(performance.now() - started), origin.method, pathOf(origin.url));
-    if (status !== 'succeeded') this.#report(error, { name, method: origin.method, url: origin.url, attempts });
+    if (debug.enabled) {
+      const outcome = status === 'timedOut' ? 'timed out' : status;
+      debug('task %s %s in %s (%s %s)', nameOf(fn), outcome, formatMs(performance.now() - started), origin.method, pathOf(origin.url));
+    }
+    if (status !== 'succeeded') this.#report(error, { name: nameOf(fn), method: origin.method, url: origin.url, attempts });
     this.#checkIdle();
   }
 
@@ -181,6 +185,10 @@ export class Scheduler {
       }, timeout);
     });
   }
+}
+
+function nameOf(fn: Task['fn'] | undefined): string {
+  return fn === undefined ? 'waitUntil' : taskName(fn);
 }
 
 function reportHandlerFailure(thrown: unknown, info: TaskInfo): void {
