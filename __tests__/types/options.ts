@@ -1,0 +1,71 @@
+// Type tests (tsc only, not jest): backgroundTasks() options, their readonly-ness, and the middleware's type.
+import express from 'express';
+import {
+  type BackgroundTasksMiddleware,
+  type BackgroundTasksOptions,
+  backgroundTasks,
+  type ErrorHandler,
+  type QueueRunner,
+  type SkipPredicate,
+  type TaskInfo,
+} from '../../lib/index.js';
+
+const runner: QueueRunner = { enqueue: async (tasks, options) => void [tasks.length, options.stopOnError, options.timeout] };
+const onError: ErrorHandler = (error: unknown, info: TaskInfo) => {
+  const name: string = info.name;
+  const method: string = info.method;
+  const url: string = info.url;
+  const attempts: number = info.attempts;
+  void [error, name, method, url, attempts];
+};
+const skip: SkipPredicate = (req, res) => req.method === 'HEAD' || res.statusCode >= 500;
+
+const all: BackgroundTasksOptions = {
+  onError,
+  skip,
+  stopOnError: true,
+  timeout: 30_000,
+  concurrency: 20,
+  maxQueued: 10_000,
+  checkArgs: true,
+  runner,
+};
+const middleware: BackgroundTasksMiddleware = backgroundTasks(all);
+backgroundTasks();
+backgroundTasks({});
+backgroundTasks({ timeout: Number.POSITIVE_INFINITY, onError: (error) => console.error(error) });
+backgroundTasks({ onError: async () => undefined });
+express().use(middleware);
+express().use('/api', backgroundTasks({ concurrency: 4 }));
+express.Router().use(backgroundTasks());
+
+// @ts-expect-error: options are readonly
+all.timeout = 5;
+// @ts-expect-error: options are readonly
+all.runner = undefined;
+// @ts-expect-error: timeout is a number of ms
+backgroundTasks({ timeout: '30s' });
+// @ts-expect-error: concurrency is a number
+backgroundTasks({ concurrency: '4' });
+// @ts-expect-error: maxQueued is a number
+backgroundTasks({ maxQueued: null });
+// @ts-expect-error: stopOnError is a boolean
+backgroundTasks({ stopOnError: 'yes' });
+// @ts-expect-error: checkArgs is a boolean
+backgroundTasks({ checkArgs: 1 });
+// @ts-expect-error: onError is a function
+backgroundTasks({ onError: 'console.error' });
+// @ts-expect-error: onError receives unknown, not Error
+backgroundTasks({ onError: (error: Error) => console.error(error.message) });
+// @ts-expect-error: skip returns a boolean
+backgroundTasks({ skip: () => 'no' });
+// @ts-expect-error: a runner needs enqueue()
+backgroundTasks({ runner: {} });
+// @ts-expect-error: a runner's enqueue returns a promise
+backgroundTasks({ runner: { enqueue: () => undefined } });
+// @ts-expect-error: unknown option (a typo)
+backgroundTasks({ concurency: 2 });
+// @ts-expect-error: options are an object
+backgroundTasks('fast');
+// @ts-expect-error: the factory takes one argument
+backgroundTasks({}, {});
