@@ -1,0 +1,161 @@
+// The benchmark runner: runs each scenario module against server children and writes results.md and results.svg.
+//
+// A scenario is a module exporting `id`, `title` and `async run(ctx)`, listed in SCENARIOS below. `ctx` holds
+// `settings` (rounds, seconds, warmSeconds, connections, pendingTasks, drainTasks, drainRuns: smaller under
+// --quick), `quick`, `log(line)` and `start(promiseOfServer)` (wrap startServer() from lib/child.mjs with it, so the
+// server is stopped after the scenario, crash or not). `run` returns a section:
+// { id, title, about, table: { head, rows }, figures: [figure() from lib/result.mjs], notes? }.
+//
+// npm run bench                      full run; writes bench/results.md and bench/results.svg
+// npm run bench -- --quick           smoke run (CI): small counts, short rounds, writes bench/.out/ only
+// npm run bench -- --only=register   some scenarios only (writes bench/.out/ only)
+// npm run bench -- --profile         servers also write CPU profiles to bench/.out/profiles/
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { BENCH_DIR, killAll, pinLoadGenerator, pinning, serverSettings } from './lib/child.mjs';
+import { renderMarkdown } from './lib/report-md.mjs';
+import { renderSvg } from './lib/report-svg.mjs';
+
+const SCENARIOS = [
+  './scenarios/unused.mjs',
+  './scenarios/register.mjs',
+  './scenarios/latency.mjs',
+  './scenarios/start-delay.mjs',
+  './scenarios/memory.mjs',
+  './scenarios/drain.mjs',
+];
+
+const FULL = { rounds: 6, seconds: 5, warmSeconds: 3, connections: 50, pendingTasks: 20_000, drainTasks: 100_000, drainRuns: 3 };
+const QUICK = { rounds: 2, seconds: 0.5, warmSeconds: 0.5, connections: 50, pendingTasks: 2_000, drainTasks: 10_000, drainRuns: 1 };
+
+function parseArgs(argv) {
+  const args = { quick: false, profile: false, only: undefined, overrides: {} };
+  for (const arg of argv) {
+    const [name, value] = arg.split('=');
+    if (name === '--quick') args.quick = true;
+    else if (name === '--profile') args.profile = true;
+    else if (name === '--only' && value) args.only = value.split(',');
+    else if (name === '--rounds' && Number(value) > 0) args.overrides.rounds = Number(value);
+    else if (name === '--seconds' && Number(value) > 0) args.overrides.seconds = Number(value);
+    else throw new TypeError(`bench: unknown argument "${arg}" (known: --quick, --profile, --only=id,id, --rounds=N, --seconds=S)`);
+  }
+  return args;
+}
+
+function log(line) {
+  process.stdout.write(`${line}\n`);
+}
+
+function git(...args) {
+  try {
+    return execFileSync('git', args, { cwd: BENCH_DIR, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
+}
+
+function machine(settings, quick) {
+  const require = createRequire(import.meta.url);
+  const cpus = os.cpus();
+  const commit = git('rev-parse', '--short', 'HEAD');
+  const dirty = git('status', '--porcelain', '--', 'lib') === '' ? '' : ' (lib/ with uncommitted changes)';
+  return [
+    ['CPU', `${cpus.length} cores, ${cpus[0]?.model.trim() ?? 'unknown model'}`],
+    ['Node', process.version],
+    ['Express', require('express/package.json').version],
+    ['autocannon', require('autocannon/package.json').version],
+    ['OS', `${os.type()} ${os.release()} ${os.arch()}`],
+    [
+      'pinning',
+      pinning.enabled
+        ? 'each server on CPU 0 (`taskset -c 0`), autocannon on CPU 1'
+        : 'none (`taskset` unavailable): server and load generator share the cores',
+    ],
+    [
+      'rounds',
+      `${settings.rounds} interleaved rounds of ${settings.seconds} s per system after a ${settings.warmSeconds} s warm-up, ` +
+        `${settings.connections} connections; figures are medians over rounds${quick ? ' (--quick: a smoke run, not a measurement)' : ''}`,
+    ],
+    ['package', `dist/ built from ${commit || 'an unknown commit'}${dirty}`],
+    ['date', new Date().toISOString().slice(0, 16).replace('T', ' ')],
+  ];
+}
+
+async function runScenario(modulePath, ctxBase) {
+  const scenario = await import(modulePath);
+  const servers = [];
+  const ctx = {
+    ...ctxBase,
+    async start(serverPromise) {
+      const server = await serverPromise;
+      servers.push(server);
+      return server;
+    },
+  };
+  log(`\n${scenario.title}`);
+  const t0 = Date.now();
+  try {
+    const section = await scenario.run(ctx);
+    log(`  (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    return section;
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()));
+  }
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const settings = { ...(args.quick ? QUICK : FULL), ...args.overrides };
+  const outDir = path.join(BENCH_DIR, '.out');
+  mkdirSync(outDir, { recursive: true });
+  if (!existsSync(path.join(BENCH_DIR, '..', 'dist', 'index.js'))) throw new Error('bench: dist/ is missing; run `npm run build` first');
+  if (args.profile) serverSettings.profileDir = path.join(outDir, 'profiles');
+  if (!pinLoadGenerator()) log('bench: taskset unavailable; running without CPU pinning (ratios are noisier)');
+
+  const selected = SCENARIOS.filter((p) => args.only === undefined || args.only.some((id) => p.includes(`/${id}.mjs`)));
+  if (selected.length === 0) throw new TypeError(`bench: --only matched no scenario among ${SCENARIOS.join(', ')}`);
+  const sections = [];
+  const failures = [];
+  for (const modulePath of selected) {
+    try {
+      sections.push(await runScenario(modulePath, { settings, quick: args.quick, log }));
+    } catch (error) {
+      log(`  CRASHED: ${error?.stack ?? error}`);
+      failures.push({ id: path.basename(modulePath, '.mjs'), message: String(error?.message ?? error) });
+    }
+  }
+
+  const info = machine(settings, args.quick);
+  const subtitle = `${info[0][1].split(',')[0]}, Node ${process.version}; CPU ratios: server CPU per request, reference ÷ middleware (higher is better)`;
+  const figures = sections.flatMap((section) => section.figures);
+  // Only a complete full run replaces the committed results; anything else goes to the git-ignored bench/.out/.
+  const official = !args.quick && args.only === undefined && failures.length === 0 && Object.keys(args.overrides).length === 0;
+  const dir = official ? BENCH_DIR : outDir;
+  writeFileSync(path.join(dir, 'results.md'), renderMarkdown({ machine: info, sections, failures, svgName: 'results.svg' }));
+  writeFileSync(path.join(dir, 'results.svg'), renderSvg({ figures: figures.filter((f) => f.chart), subtitle }));
+  writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify({ settings, machine: info, sections, failures }, null, 2)}\n`);
+
+  log('\nSummary');
+  for (const f of figures) {
+    const verdict = f.met === undefined ? '' : f.met ? '  met' : '  MISSED';
+    log(`  ${f.label}: ${f.display}${f.target ? ` (target ${f.target.display})${verdict}` : ''}`);
+  }
+  log(`\nWrote ${path.relative(process.cwd(), path.join(dir, 'results.md'))} and results.svg`);
+  if (failures.length > 0) {
+    log(`bench: ${failures.length} scenario(s) crashed: ${failures.map((f) => f.id).join(', ')}`);
+    process.exitCode = 1;
+  }
+}
+
+process.on('SIGINT', () => {
+  killAll();
+  process.exit(130);
+});
+main().catch((error) => {
+  killAll();
+  console.error(error?.stack ?? error);
+  process.exit(1);
+});

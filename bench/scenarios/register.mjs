@@ -1,0 +1,42 @@
+// Scenario 2: the seed's POST /register with one trivial task, run by bare Express, by hand, and by the middleware.
+import { startServer } from '../lib/child.mjs';
+import { figure } from '../lib/result.mjs';
+import { THROUGHPUT_HEAD, cpuRatio, rpsRatio, throughputRounds, throughputRows } from '../lib/throughput.mjs';
+
+export const id = 'register';
+export const title = 'Register: POST /register with one trivial task';
+
+export async function run(ctx) {
+  const systems = [
+    { name: 'bare', label: 'bare Express 5, task called fire-and-forget', config: { mechanism: 'none' } },
+    { name: 'finish', label: "hand-rolled middleware, res.on('finish') loop", config: { mechanism: 'finish' } },
+    { name: 'onFinished', label: 'hand-rolled, lazy onFinished() loop (reference)', config: { mechanism: 'on-finished' } },
+    { name: 'middleware', label: 'backgroundTasks()', config: { mechanism: 'middleware' } },
+  ];
+  await Promise.all(systems.map(async (system) => (system.server = await ctx.start(startServer({ ...system.config, task: 'trivial' })))));
+  const samples = await throughputRounds(ctx, systems, { path: '/register?email=user%40example.com', method: 'POST' });
+  for (const system of systems) {
+    const { started, finished } = await system.server.request('counters');
+    if (started !== finished || started === 0) throw new Error(`${system.name}: ${started} tasks started, ${finished} finished`);
+  }
+  return {
+    id,
+    title,
+    about:
+      "The seed's handler answers `{ message }` and has `sendEmail(email)` (an async function that only counts) run after the " +
+      'response. The hand-rolled middleware is what one writes without the package: a list in `res.locals` and an eager ' +
+      "`res.on('finish')` listener that runs it. The lazy `onFinished()` version is the floor for a listener that also " +
+      'sees aborted responses, which `finish` never does.',
+    table: { head: THROUGHPUT_HEAD, rows: throughputRows(systems, samples) },
+    figures: [
+      figure('Register: CPU/request, bare ÷ middleware', cpuRatio(samples, 'middleware', 'bare'), { target: 0.95, chart: true }),
+      figure("Register: CPU/request, res.on('finish') ÷ middleware", cpuRatio(samples, 'middleware', 'finish'), {
+        target: 0.97,
+        chart: true,
+      }),
+      figure('Register: CPU/request, onFinished() ÷ middleware', cpuRatio(samples, 'middleware', 'onFinished'), { chart: true }),
+      figure('Register: req/s, middleware ÷ bare', rpsRatio(samples, 'middleware', 'bare'), { chart: true }),
+      figure("Register: req/s, middleware ÷ res.on('finish')", rpsRatio(samples, 'middleware', 'finish'), { chart: true }),
+    ],
+  };
+}

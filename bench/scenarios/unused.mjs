@@ -1,0 +1,26 @@
+// Scenario 1: GET / on bare Express vs the middleware mounted and no task added.
+import { startServer } from '../lib/child.mjs';
+import { figure } from '../lib/result.mjs';
+import { THROUGHPUT_HEAD, cpuRatio, rpsRatio, throughputRounds, throughputRows } from '../lib/throughput.mjs';
+
+export const id = 'unused';
+export const title = 'Unused: GET / with the middleware mounted, no task added';
+
+export async function run(ctx) {
+  const systems = [
+    { name: 'bare', label: 'bare Express 5', config: { mechanism: 'none' } },
+    { name: 'middleware', label: 'backgroundTasks() mounted, unused', config: { mechanism: 'middleware' } },
+  ];
+  await Promise.all(systems.map(async (system) => (system.server = await ctx.start(startServer(system.config)))));
+  const samples = await throughputRounds(ctx, systems, { path: '/' });
+  return {
+    id,
+    title,
+    about: "Both servers answer `GET /` with the seed's JSON; the second has `app.use(backgroundTasks())` in front.",
+    table: { head: THROUGHPUT_HEAD, rows: throughputRows(systems, samples) },
+    figures: [
+      figure('Unused: CPU/request, bare ÷ middleware', cpuRatio(samples, 'middleware', 'bare'), { target: 0.98, chart: true }),
+      figure('Unused: req/s, middleware ÷ bare', rpsRatio(samples, 'middleware', 'bare'), { chart: true }),
+    ],
+  };
+}
