@@ -6,4 +6,4 @@ export { type BackgroundTasksMiddleware, backgroundTasks } from './middleware.js
 export type { BackgroundTasksOptions, ErrorHandler, SkipPredicate, TaskInfo } from './options.js';
 export type { EnqueueOptions, QueuedTask, QueueRunner } from './queue-runner.js';
 export type { DrainOptions, DrainResult, Stats } from './scheduler.js';
-export { taskSignal } from './task-context.js';
+export { taskId, taskSignal } from './task-context.js';

@@ -13,6 +13,8 @@ export interface EnqueueOptions {
   readonly stopOnError: boolean;
   /** The middleware's timeout, used for tasks whose definition sets none (Infinity for none). */
   readonly timeout: number;
+  /** The request the tasks were added during, for the worker's reports; a queue should store the path, not the query string. */
+  readonly origin: { readonly method: string; readonly url: string };
 }
 
 /**

@@ -100,7 +100,7 @@ export class Scheduler {
     let status: Status = 'succeeded';
     try {
       const queued = tasks.map((task) => ({ definition: definitionOf(task.fn)!, args: task.args }));
-      await runner.enqueue(queued, { stopOnError: this.settings.stopOnError, timeout: this.settings.timeout });
+      await runner.enqueue(queued, { stopOnError: this.settings.stopOnError, timeout: this.settings.timeout, origin });
     } catch (caught) {
       status = 'failed';
       error = caught;

@@ -1,4 +1,4 @@
-// The running task's own scope (its AbortSignal, read with taskSignal()) and request-context capture.
+// The running task's own scope (its AbortSignal, read with taskSignal(); its queue id, read with taskId()) and request-context capture.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ContextRunner } from './task.js';
 
@@ -28,6 +28,8 @@ export class TaskScope {
 }
 
 const scopes = new AsyncLocalStorage<TaskScope>();
+/** Set by a queue worker around each job, so that every attempt of the task sees the same id. */
+const taskIds = new AsyncLocalStorage<string>();
 
 /** Calls `fn(...args)` with `scope` as the current task, inside the captured request context if any. */
 export function callInScope(scope: TaskScope, context: ContextRunner | undefined, fn: (...args: never[]) => unknown, args: readonly unknown[]): unknown {
@@ -46,6 +48,22 @@ export function taskSignal(): AbortSignal {
     throw new Error('taskSignal() was called outside a background task; call it from inside a function passed to addTask()');
   }
   return scope.signal;
+}
+
+/** @internal Runs `fn` with `id` as the current queue task's id (a worker does this for each job). */
+export function runWithTaskId<R>(id: string, fn: () => R): R {
+  return taskIds.run(id, fn);
+}
+
+/**
+ * The id of the queued task that is running now: the same on every attempt and every redelivery of the job,
+ * so it makes a good idempotency key. Undefined for a task run in-process (without a queue runner).
+ */
+export function taskId(): string | undefined {
+  if (scopes.getStore() === undefined) {
+    throw new Error('taskId() was called outside a background task; call it from inside a task function');
+  }
+  return taskIds.getStore();
 }
 
 /** Captures the whole current AsyncLocalStorage context, to run a task in it later. */

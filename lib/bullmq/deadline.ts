@@ -1,0 +1,32 @@
+// Bounding a promise in time: Redis and BullMQ calls can wait for ever when Redis is gone.
+
+/** Resolves to true if `promise` settled within `ms`, false otherwise; never rejects. */
+export function settlesWithin(promise: PromiseLike<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    timer.unref();
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    promise.then(done, done);
+  });
+}
+
+/** Settles like `promise`, or rejects with `onTimeout()` after `ms`; a late rejection of `promise` is swallowed. */
+export function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(onTimeout()), ms);
+    timer.unref();
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,41 @@
+// One response's tasks as a BullMQ flow: a chain in which each task is the parent of the one before it.
+import { randomUUID } from 'node:crypto';
+import type { FlowJob, JobsOptions, KeepJobs } from 'bullmq';
+import type { EnqueueOptions, QueuedTask } from '../queue-runner.js';
+import { taskJobData } from './job-data.js';
+
+export type Keep = boolean | number | KeepJobs;
+
+export interface ChainSettings {
+  readonly queueName: string;
+  readonly removeOnComplete: Keep;
+  readonly removeOnFail: Keep;
+}
+
+/**
+ * BullMQ runs a parent only after its children, so the list [a, b, c] becomes c <- b <- a: `a` is the leaf
+ * and runs first, and the last task is the root. What a child's final failure does to its parent:
+ * - isolation: ignoreDependencyOnFailure, the parent runs anyway (the failure is recorded on it);
+ * - stopOnError: failParentOnFailure, the parent fails at once without running, and so on up the chain.
+ */
+export function chain(tasks: readonly QueuedTask[], options: EnqueueOptions, settings: ChainSettings): FlowJob {
+  const enqueuedAt = Date.now();
+  const onChildFailure: JobsOptions = options.stopOnError ? { failParentOnFailure: true } : { ignoreDependencyOnFailure: true };
+  let node: FlowJob | undefined;
+  for (let i = 0; i < tasks.length; i++) {
+    const { definition, args } = tasks[i] as QueuedTask;
+    // Also the job id: a UUID is never all digits and has no ':', which BullMQ would refuse.
+    const id = randomUUID();
+    const opts: JobsOptions = {
+      jobId: id,
+      attempts: definition.retries + 1,
+      removeOnComplete: settings.removeOnComplete,
+      removeOnFail: settings.removeOnFail,
+      ...(definition.backoff === undefined ? {} : { backoff: { type: definition.backoff.type, delay: definition.backoff.delay } }),
+      ...(i < tasks.length - 1 ? onChildFailure : {}),
+    };
+    const data = taskJobData(id, args, enqueuedAt, definition.timeout ?? options.timeout, options.origin);
+    node = { name: definition.name, queueName: settings.queueName, data, opts, ...(node === undefined ? {} : { children: [node] }) } as FlowJob;
+  }
+  return node as FlowJob;
+}

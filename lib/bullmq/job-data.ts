@@ -1,0 +1,50 @@
+// What a task's BullMQ job carries (the job's data, versioned), written by the runner and read by the worker.
+import { pathOf } from '../report.js';
+
+/** Bumped when the shape changes, so that a worker can refuse a job it cannot read rather than run it wrongly. */
+export const JOB_FORMAT_VERSION = 1;
+
+export interface TaskJobData {
+  /** The format version (JOB_FORMAT_VERSION). */
+  readonly v: number;
+  /** The task id: a UUID, also the job's id; the task reads it with taskId(). */
+  readonly id: string;
+  /** The arguments of addTask, JSON-safe (checked at addTask). */
+  readonly args: readonly unknown[];
+  /** When the response's tasks were handed to the queue, in ms since the epoch. */
+  readonly enqueuedAt: number;
+  /** The per-attempt timeout in ms as the web process saw it (the task's own, else the middleware's); null for none. */
+  readonly timeout: number | null;
+  /** The request the task was added during: its method and path (never the query string). */
+  readonly method: string;
+  readonly path: string;
+}
+
+export function taskJobData(
+  id: string,
+  args: readonly unknown[],
+  enqueuedAt: number,
+  timeout: number,
+  origin: { method: string; url: string },
+): TaskJobData {
+  return {
+    v: JOB_FORMAT_VERSION,
+    id,
+    args,
+    enqueuedAt,
+    timeout: Number.isFinite(timeout) ? timeout : null,
+    method: origin.method,
+    path: pathOf(origin.url),
+  };
+}
+
+/** The job's data if this worker can read it, or the reason it cannot. */
+export function readTaskJobData(data: unknown): TaskJobData | string {
+  const job = data as Partial<TaskJobData> | null;
+  if (job === null || typeof job !== 'object') return 'its data is not an object';
+  if (job.v !== JOB_FORMAT_VERSION) {
+    return `its data has format version ${String(job.v)}, and this worker reads version ${JOB_FORMAT_VERSION}`;
+  }
+  if (typeof job.id !== 'string' || !Array.isArray(job.args)) return 'its data lacks an id or an args array';
+  return job as TaskJobData;
+}

@@ -1,0 +1,145 @@
+// Options of bullmqRunner() and runWorker(): their types, defaults and checks (each failure a TypeError naming the option).
+import type { DefinedTask } from '../define-task.js';
+import { definitionOf } from '../define-task.js';
+import { checkCount, checkFunction, checkOptionsObject, checkTimeout, fail, received } from '../validate.js';
+import { type Connection, checkConnection } from './connection.js';
+import type { Keep } from './flow.js';
+
+export interface BullmqRunnerOptions {
+  /** Redis: a redis:// URL or ioredis options. The runner opens its own client, which never queues commands offline. */
+  readonly connection: Connection;
+  /** The BullMQ queue the jobs go to; the worker must use the same name. */
+  readonly queueName: string;
+  /** BullMQ's key prefix (default 'bull'); the worker must use the same. */
+  readonly prefix?: string;
+  /** Each enqueue fails after this many ms (connecting included) instead of waiting for Redis. Default 5000. */
+  readonly enqueueTimeout?: number;
+  /** BullMQ's removeOnComplete for the jobs. Default true: a finished job and its arguments leave Redis. */
+  readonly removeOnComplete?: Keep;
+  /** BullMQ's removeOnFail for the jobs. Default true. */
+  readonly removeOnFail?: Keep;
+}
+
+/** What the worker's onError learns about a failed task (never its arguments). */
+export interface WorkerTaskInfo {
+  /** The task's defineTask name (the job's name). */
+  readonly name: string;
+  /** The task id (also the BullMQ job id), as taskId() returned it to the task. */
+  readonly taskId: string;
+  /** The method of the request the task was added during. */
+  readonly method: string;
+  /** That request's path (the query string is never stored). */
+  readonly url: string;
+  /** How many attempts were made. */
+  readonly attempts: number;
+  /** The queue the job came from. */
+  readonly queueName: string;
+}
+
+export type WorkerErrorHandler = (error: unknown, info: WorkerTaskInfo) => void;
+
+export interface RunWorkerOptions {
+  /** Redis: a redis:// URL or ioredis options. */
+  readonly connection: Connection;
+  /** The queue to take jobs from: the runner's queueName. */
+  readonly queueName: string;
+  /** The tasks this worker can run, made with defineTask(); a job is matched to one by its name. */
+  // biome-ignore lint/suspicious/noExplicitAny: any defined task, whatever its arguments.
+  readonly tasks: readonly DefinedTask<any[], unknown>[];
+  /** How many jobs run at once in this worker (different lists; one list's tasks always run in order). Default 1. */
+  readonly concurrency?: number;
+  /** Called once for each task that failed for good (after its last attempt). Default: one console.error line. */
+  readonly onError?: WorkerErrorHandler;
+  /** BullMQ's key prefix (default 'bull'): the runner's prefix. */
+  readonly prefix?: string;
+}
+
+export interface RunnerSettings {
+  readonly connection: Connection;
+  readonly queueName: string;
+  readonly prefix: string | undefined;
+  readonly enqueueTimeout: number;
+  readonly removeOnComplete: Keep;
+  readonly removeOnFail: Keep;
+}
+
+export interface WorkerSettings {
+  readonly connection: Connection;
+  readonly queueName: string;
+  // biome-ignore lint/suspicious/noExplicitAny: any defined task, whatever its arguments.
+  readonly tasks: ReadonlyMap<string, DefinedTask<any[], unknown>>;
+  readonly concurrency: number;
+  readonly onError: WorkerErrorHandler | undefined;
+  readonly prefix: string | undefined;
+}
+
+function checkQueueName(where: string, value: unknown): string {
+  if (typeof value !== 'string' || value === '' || value.includes(':')) {
+    fail(where, 'queueName', "a non-empty string without ':' (BullMQ uses ':' in its keys)", value);
+  }
+  return value;
+}
+
+function checkPrefix(where: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') fail(where, 'prefix', 'a non-empty string', value);
+  return value;
+}
+
+function checkKeep(where: string, name: string, value: unknown): Keep {
+  if (value === undefined) return true;
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'number') return checkCount(where, name, value, 0, 0, false);
+  const expected = 'true, false, a count of jobs to keep, or { age, count } as BullMQ takes it';
+  if (value === null || typeof value !== 'object') fail(where, name, expected, value);
+  const keep = checkOptionsObject(`${where}: option "${name}"`, value, ['age', 'count', 'limit']);
+  for (const key of ['age', 'count', 'limit']) checkCount(where, `${name}.${key}`, keep[key], 0, 0, false);
+  if (keep.age === undefined && keep.count === undefined) fail(where, name, expected, value);
+  return value as Keep;
+}
+
+export function parseRunnerOptions(options: unknown): RunnerSettings {
+  const where = 'bullmqRunner()';
+  if (options === undefined) throw new TypeError(`${where}: options are required: { connection, queueName }`);
+  const raw = checkOptionsObject(where, options, ['connection', 'queueName', 'prefix', 'enqueueTimeout', 'removeOnComplete', 'removeOnFail']);
+  const enqueueTimeout = checkTimeout(where, 'enqueueTimeout', raw.enqueueTimeout, 5000);
+  if (enqueueTimeout === Number.POSITIVE_INFINITY) fail(where, 'enqueueTimeout', 'a finite number of milliseconds (an enqueue must never hang)', enqueueTimeout);
+  return {
+    connection: checkConnection(where, raw.connection),
+    queueName: checkQueueName(where, raw.queueName),
+    prefix: checkPrefix(where, raw.prefix),
+    enqueueTimeout,
+    removeOnComplete: checkKeep(where, 'removeOnComplete', raw.removeOnComplete),
+    removeOnFail: checkKeep(where, 'removeOnFail', raw.removeOnFail),
+  };
+}
+
+function checkTasks(where: string, value: unknown): WorkerSettings['tasks'] {
+  if (!Array.isArray(value) || value.length === 0) fail(where, 'tasks', 'a non-empty array of tasks made with defineTask()', value);
+  // biome-ignore lint/suspicious/noExplicitAny: any defined task, whatever its arguments.
+  const tasks = new Map<string, DefinedTask<any[], unknown>>();
+  value.forEach((task: unknown, i: number) => {
+    const definition = definitionOf(task);
+    if (typeof task !== 'function' || definition === undefined) {
+      throw new TypeError(`${where}: option "tasks[${i}]" must be a task made with defineTask(name, fn); received ${received(task)}`);
+    }
+    if (tasks.has(definition.name)) throw new TypeError(`${where}: option "tasks" names "${definition.name}" twice`);
+    // biome-ignore lint/suspicious/noExplicitAny: any defined task, whatever its arguments.
+    tasks.set(definition.name, task as DefinedTask<any[], unknown>);
+  });
+  return tasks;
+}
+
+export function parseWorkerOptions(options: unknown): WorkerSettings {
+  const where = 'runWorker()';
+  if (options === undefined) throw new TypeError(`${where}: options are required: { connection, queueName, tasks }`);
+  const raw = checkOptionsObject(where, options, ['connection', 'queueName', 'tasks', 'concurrency', 'onError', 'prefix']);
+  return {
+    connection: checkConnection(where, raw.connection),
+    queueName: checkQueueName(where, raw.queueName),
+    tasks: checkTasks(where, raw.tasks),
+    concurrency: checkCount(where, 'concurrency', raw.concurrency, 1, 1, false),
+    onError: checkFunction<WorkerErrorHandler | undefined>(where, 'onError', raw.onError, undefined),
+    prefix: checkPrefix(where, raw.prefix),
+  };
+}
