@@ -49,7 +49,9 @@ describe('tasks start once the response is finished', () => {
       });
       respond(res);
     });
-    await request(app)[method]('/').expect((r) => expect(r.status).toBeLessThan(300));
+    await request(app)
+      [method]('/')
+      .expect((r) => expect(r.status).toBeLessThan(300));
     await settled(bg);
     expect(seen).toEqual([true]);
     expect(bg.stats()).toMatchObject({ succeeded: 1, queued: 0, running: 0 });
@@ -85,9 +87,15 @@ describe('tasks start once the response is finished', () => {
     const object = { nested: [1, 2] };
     const received: unknown[][] = [];
     app.get('/', (_req, res) => {
-      res.locals.background.addTask((...args: unknown[]) => {
-        received.push(args);
-      }, 'a', object, undefined, 3);
+      res.locals.background.addTask(
+        (...args: unknown[]) => {
+          received.push(args);
+        },
+        'a',
+        object,
+        undefined,
+        3,
+      );
       res.end();
     });
     await request(app).get('/');
@@ -311,9 +319,13 @@ describe('failure isolation', () => {
       const app = express();
       app.use(bg);
       app.post('/register', (req, res) => {
-        res.locals.background.addTask(async function sendEmail(_email: string, _token: string) {
-          throw new Error('SMTP is down');
-        }, String(req.query.email), 'secret-token-123');
+        res.locals.background.addTask(
+          async function sendEmail(_email: string, _token: string) {
+            throw new Error('SMTP is down');
+          },
+          String(req.query.email),
+          'secret-token-123',
+        );
         res.end();
       });
       await request(app).post('/register?email=alice@example.com');

@@ -35,7 +35,8 @@ export function checkJsonArgs(taskName: string, args: readonly unknown[]): void 
       throw new TypeError(`addTask(): task "${taskName}": ${path} is ${bad}, which is not JSON-safe; use only ${ALLOWED}`);
     }
     if (value === null || typeof value !== 'object') return;
-    if (seen.has(value)) throw new TypeError(`addTask(): task "${taskName}": ${path} refers back to itself (a cycle), which is not JSON-safe`);
+    if (seen.has(value))
+      throw new TypeError(`addTask(): task "${taskName}": ${path} refers back to itself (a cycle), which is not JSON-safe`);
     seen.add(value);
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) visit(value[i], `${path}[${i}]`);

@@ -16,17 +16,18 @@ export interface BackgroundTasksMiddleware {
   drain(options?: DrainOptions): Promise<DrainResult>;
 }
 
-const MISUSE =
-  'backgroundTasks was passed to app.use() itself; call it to make the middleware: app.use(backgroundTasks())';
+const MISUSE = 'backgroundTasks was passed to app.use() itself; call it to make the middleware: app.use(backgroundTasks())';
 
 export function backgroundTasks(options?: BackgroundTasksOptions): BackgroundTasksMiddleware {
   // app.use(backgroundTasks) calls the factory with (req, res, next): say so rather than hang the request.
+  // biome-ignore lint/complexity/noArguments: the argument count is what tells the factory from the middleware.
   if (arguments.length > 1 || options instanceof IncomingMessage) throw new TypeError(MISUSE);
   const scheduler = new Scheduler(parseOptions(options));
 
   const middleware = function backgroundTasksMiddleware(req: IncomingMessage, res: ServerResponse, next: Next): void {
     const target = res as ServerResponse & { locals?: Record<string, unknown> };
-    const locals = target.locals ?? (target.locals = Object.create(null) as Record<string, unknown>);
+    target.locals ??= Object.create(null) as Record<string, unknown>;
+    const locals = target.locals;
     // Mounted twice (app and router), the first mount owns the list, so that nothing runs twice.
     const existing = locals.background;
     if (existing === undefined) {

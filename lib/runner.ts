@@ -47,7 +47,11 @@ export class RunningTask {
 const timeouts = new WeakSet<object>();
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  );
 }
 
 /** Settles with the task's promise, or rejects with a TimeoutError (and aborts the signal) at the deadline. */

@@ -32,7 +32,12 @@ const scopes = new AsyncLocalStorage<TaskScope>();
 const taskIds = new AsyncLocalStorage<string>();
 
 /** Calls `fn(...args)` with `scope` as the current task, inside the captured request context if any. */
-export function callInScope(scope: TaskScope, context: ContextRunner | undefined, fn: (...args: never[]) => unknown, args: readonly unknown[]): unknown {
+export function callInScope(
+  scope: TaskScope,
+  context: ContextRunner | undefined,
+  fn: (...args: never[]) => unknown,
+  args: readonly unknown[],
+): unknown {
   if (context === undefined) return scopes.run(scope, fn, ...(args as never[]));
   // Enter our store inside the snapshot: entering it outside would be hidden when the snapshot restores its context.
   return context(() => scopes.run(scope, fn, ...(args as never[])));
