@@ -28,7 +28,8 @@ const SCENARIOS = [
   './scenarios/drain.mjs',
 ];
 
-const FULL = { rounds: 6, seconds: 5, warmSeconds: 3, connections: 50, pendingTasks: 20_000, drainTasks: 100_000, drainRuns: 3 };
+// Many short rounds rather than a few long ones: a disturbance from elsewhere on a shared machine then spoils few pairs.
+const FULL = { rounds: 10, seconds: 3, warmSeconds: 3, connections: 50, pendingTasks: 20_000, drainTasks: 100_000, drainRuns: 3 };
 const QUICK = { rounds: 2, seconds: 0.5, warmSeconds: 0.5, connections: 50, pendingTasks: 2_000, drainTasks: 10_000, drainRuns: 1 };
 
 function parseArgs(argv) {
@@ -45,6 +46,10 @@ function parseArgs(argv) {
   return args;
 }
 
+function loadAverage() {
+  return os.loadavg()[0].toFixed(2);
+}
+
 function log(line) {
   process.stdout.write(`${line}\n`);
 }
@@ -57,7 +62,7 @@ function git(...args) {
   }
 }
 
-function machine(settings, quick) {
+function machine(settings, quick, loadBefore) {
   const require = createRequire(import.meta.url);
   const cpus = os.cpus();
   const commit = git('rev-parse', '--short', 'HEAD');
@@ -79,6 +84,7 @@ function machine(settings, quick) {
       `${settings.rounds} interleaved rounds of ${settings.seconds} s per system after a ${settings.warmSeconds} s warm-up, ` +
         `${settings.connections} connections; figures are medians over rounds${quick ? ' (--quick: a smoke run, not a measurement)' : ''}`,
     ],
+    ['load average', `${loadBefore} before the run, ${loadAverage()} after (1 min; other work on the machine inflates every figure)`],
     ['package', `dist/ built from ${commit || 'an unknown commit'}${dirty}`],
     ['date', new Date().toISOString().slice(0, 16).replace('T', ' ')],
   ];
@@ -109,6 +115,7 @@ async function runScenario(modulePath, ctxBase) {
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const settings = { ...(args.quick ? QUICK : FULL), ...args.overrides };
+  const loadBefore = loadAverage();
   const outDir = path.join(BENCH_DIR, '.out');
   mkdirSync(outDir, { recursive: true });
   if (!existsSync(path.join(BENCH_DIR, '..', 'dist', 'index.js'))) throw new Error('bench: dist/ is missing; run `npm run build` first');
@@ -128,7 +135,7 @@ async function main() {
     }
   }
 
-  const info = machine(settings, args.quick);
+  const info = machine(settings, args.quick, loadBefore);
   const subtitle = `${info[0][1].split(',')[0]}, Node ${process.version}; CPU ratios: server CPU per request, reference ÷ middleware (higher is better)`;
   const figures = sections.flatMap((section) => section.figures);
   // Only a complete full run replaces the committed results; anything else goes to the git-ignored bench/.out/.

@@ -12,7 +12,8 @@ const { backgroundTasks } = require('../dist/index.js');
 
 /**
  * argv[2] is JSON:
- * - mechanism: 'none' (bare Express, the task called fire-and-forget), 'middleware' (ours),
+ * - mechanism: 'none' (bare Express, the task called fire-and-forget), 'empty' (bare plus a middleware that only calls next()),
+ *   'middleware' (ours),
  *   'finish' (a hand-rolled middleware with an eager res.on('finish') loop), 'on-finished' (the same, lazy, on on-finished)
  * - task: 'trivial' | 'sleep' (sleepMs) | 'gate' (waits until the parent opens it) | 'mark' (records its start delay)
  */
@@ -126,6 +127,7 @@ if (config.task === 'mark') {
 if (mechanism === 'middleware') app.use(background);
 else if (mechanism === 'finish') app.use(finishLoop);
 else if (mechanism === 'on-finished') app.use(onFinishedLoop);
+else if (mechanism === 'empty') app.use((_req, _res, next) => next());
 else if (mechanism !== 'none') throw new TypeError(`bench server: unknown mechanism "${mechanism}"`);
 
 app.get('/', (_req, res) => {
@@ -139,7 +141,7 @@ app.post('/register', (req, res) => {
     return;
   }
   const arg = config.task === 'mark' ? req.benchMark : email;
-  if (mechanism === 'none') {
+  if (mechanism === 'none' || mechanism === 'empty') {
     res.json({ message: `Registered ${email}; the email will follow` });
     Promise.resolve(task(arg)).catch(reportFailure);
     return;

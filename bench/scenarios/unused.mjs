@@ -9,6 +9,7 @@ export const title = 'Unused: GET / with the middleware mounted, no task added';
 export async function run(ctx) {
   const systems = [
     { name: 'bare', label: 'bare Express 5', config: { mechanism: 'none' } },
+    { name: 'empty', label: 'bare plus an empty middleware (reference)', config: { mechanism: 'empty' } },
     { name: 'middleware', label: 'backgroundTasks() mounted, unused', config: { mechanism: 'middleware' } },
   ];
   await Promise.all(systems.map(async (system) => (system.server = await ctx.start(startServer(system.config)))));
@@ -16,10 +17,13 @@ export async function run(ctx) {
   return {
     id,
     title,
-    about: "Both servers answer `GET /` with the seed's JSON; the second has `app.use(backgroundTasks())` in front.",
+    about:
+      "Every server answers `GET /` with the seed's JSON. The reference has an empty middleware `(req, res, next) => next()` " +
+      'in front, to show what any middleware costs in Express; the last has `app.use(backgroundTasks())`.',
     table: { head: THROUGHPUT_HEAD, rows: throughputRows(systems, samples) },
     figures: [
       figure('Unused: CPU/request, bare ÷ middleware', cpuRatio(samples, 'middleware', 'bare'), { target: 0.98, chart: true }),
+      figure('Unused: CPU/request, empty middleware ÷ middleware', cpuRatio(samples, 'middleware', 'empty'), { chart: true }),
       figure('Unused: req/s, middleware ÷ bare', rpsRatio(samples, 'middleware', 'bare'), { chart: true }),
     ],
   };
