@@ -24,7 +24,9 @@ describeWithRedis('BullMQ runner and worker', () => {
     const runner = closer.add(bullmqRunner({ connection: redis.url, queueName }));
     const failures: Array<{ error: unknown; info: WorkerTaskInfo }> = [];
     const worker = (tasks: Parameters<typeof runWorker>[0]['tasks'], concurrency = 1) =>
-      closer.add(runWorker({ connection: redis.url, queueName, tasks, concurrency, onError: (error, info) => failures.push({ error, info }) }));
+      closer.add(
+        runWorker({ connection: redis.url, queueName, tasks, concurrency, onError: (error, info) => failures.push({ error, info }) }),
+      );
     return { queueName, runner, failures, worker, queue: inspectQueue(closer, redis.url, queueName) };
   }
 
@@ -60,7 +62,12 @@ describeWithRedis('BullMQ runner and worker', () => {
       method: 'POST',
       path: '/register',
     });
-    expect(job?.opts).toMatchObject({ attempts: 3, backoff: { type: 'exponential', delay: 100 }, removeOnComplete: true, removeOnFail: true });
+    expect(job?.opts).toMatchObject({
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 100 },
+      removeOnComplete: true,
+      removeOnFail: true,
+    });
 
     const running = worker([sendEmail]);
     const outcomes = nextOutcomes(running.worker, 1);
@@ -92,13 +99,20 @@ describeWithRedis('BullMQ runner and worker', () => {
 
     const running = worker([step], 4);
     const outcomes = await nextOutcomes(running.worker, 8);
-    expect(outcomes.filter((o) => o.type === 'failed').map((o) => o.job.data.args)).toEqual(expect.arrayContaining([[1, 'b'], [2, 'b']]));
+    expect(outcomes.filter((o) => o.type === 'failed').map((o) => o.job.data.args)).toEqual(
+      expect.arrayContaining([
+        [1, 'b'],
+        [2, 'b'],
+      ]),
+    );
     for (const list of [1, 2]) {
       const own = log.filter((line) => line.startsWith(`${list} `)).map((line) => line.slice(2));
       expect(own).toEqual(['start a', 'end a', 'start b', 'end b', 'start c', 'end c', 'start d', 'end d']);
     }
     expect(failures.map((f) => f.info)).toEqual(
-      expect.arrayContaining([expect.objectContaining({ name: 'step', method: 'POST', url: '/list/1', attempts: 1, taskId: expect.stringMatching(UUID) })]),
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'step', method: 'POST', url: '/list/1', attempts: 1, taskId: expect.stringMatching(UUID) }),
+      ]),
     );
     expect(failures).toHaveLength(2);
     expect(running.stats()).toMatchObject({ succeeded: 6, failed: 2, skipped: 0 });
@@ -182,7 +196,13 @@ describeWithRedis('BullMQ runner and worker', () => {
     const running = worker([step, boom]);
     // a completes, boom fails twice (one retry), then c and d fail without running.
     const outcomes = await nextOutcomes(running.worker, 5);
-    expect(outcomes.map((o) => `${o.type} ${o.job.name}`)).toEqual(['completed step', 'failed boom', 'failed boom', 'failed step', 'failed step']);
+    expect(outcomes.map((o) => `${o.type} ${o.job.name}`)).toEqual([
+      'completed step',
+      'failed boom',
+      'failed boom',
+      'failed step',
+      'failed step',
+    ]);
     expect(ran).toEqual(['a', 'boom', 'boom']);
     expect(failures.map((f) => [f.info.name, f.info.attempts])).toEqual([['boom', 2]]);
     expect(running.stats()).toMatchObject({ succeeded: 1, failed: 1, skipped: 2 });

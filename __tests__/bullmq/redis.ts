@@ -66,7 +66,8 @@ function spawnRedis(port: number): Promise<ChildProcess> {
         resolve(child);
       }
     };
-    const onExit = (code: number | null): void => reject(new Error(`redis-server exited (${code}) before it was ready:\n${output.slice(-2000)}`));
+    const onExit = (code: number | null): void =>
+      reject(new Error(`redis-server exited (${code}) before it was ready:\n${output.slice(-2000)}`));
     child.stdout?.on('data', onData);
     child.stderr?.on('data', (chunk: Buffer) => {
       output += chunk.toString();

@@ -62,6 +62,6 @@ export function inspectQueue(closer: Closer, url: string, queueName: string): Qu
 
 /** Every job of the queue, whatever its state (BullMQ's getJobCounts over the states a job can be in). */
 export async function jobsLeft(queue: Queue): Promise<number> {
-  const counts = await queue.getJobCounts('wait', 'active', 'delayed', 'waiting-children', 'completed', 'failed', 'prioritized', 'paused');
+  const counts = await queue.getJobCounts('wait', 'active', 'delayed', 'waiting-children', 'completed', 'failed', 'prioritized');
   return Object.values(counts).reduce((sum, n) => sum + n, 0);
 }

@@ -6,7 +6,8 @@ import { fail } from '../validate.js';
 /** A redis:// (or rediss://) URL, or ioredis options such as `{ host, port }`. */
 export type Connection = string | RedisOptions;
 
-const EXPECTED = 'a redis:// URL or a plain object of ioredis options such as { host, port } (not a client instance: connections are opened here)';
+const EXPECTED =
+  'a redis:// URL or a plain object of ioredis options such as { host, port } (not a client instance: connections are opened here)';
 
 export function checkConnection(where: string, value: unknown): Connection {
   if (typeof value === 'string') {
@@ -37,7 +38,5 @@ export function bullmqConnection(connection: Connection): ConnectionOptions {
 export function producerClient(connection: Connection, timeoutMs: number): Redis {
   const base: RedisOptions = { connectTimeout: timeoutMs, commandTimeout: timeoutMs };
   const forced: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 0 };
-  return typeof connection === 'string'
-    ? new Redis(connection, { ...base, ...forced })
-    : new Redis({ ...base, ...connection, ...forced });
+  return typeof connection === 'string' ? new Redis(connection, { ...base, ...forced }) : new Redis({ ...base, ...connection, ...forced });
 }

@@ -1,10 +1,10 @@
 // Bounding a promise in time: Redis and BullMQ calls can wait for ever when Redis is gone.
 
-/** Resolves to true if `promise` settled within `ms`, false otherwise; never rejects. */
+/** Resolves to true if `promise` settled within `ms` (Infinity: whenever it does), false otherwise; never rejects. */
 export function settlesWithin(promise: PromiseLike<unknown>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    timer.unref();
+    const timer = ms === Number.POSITIVE_INFINITY ? undefined : setTimeout(() => resolve(false), ms);
+    timer?.unref();
     const done = (): void => {
       clearTimeout(timer);
       resolve(true);

@@ -35,7 +35,13 @@ export function chain(tasks: readonly QueuedTask[], options: EnqueueOptions, set
       ...(i < tasks.length - 1 ? onChildFailure : {}),
     };
     const data = taskJobData(id, args, enqueuedAt, definition.timeout ?? options.timeout, options.origin);
-    node = { name: definition.name, queueName: settings.queueName, data, opts, ...(node === undefined ? {} : { children: [node] }) } as FlowJob;
+    node = {
+      name: definition.name,
+      queueName: settings.queueName,
+      data,
+      opts,
+      ...(node === undefined ? {} : { children: [node] }),
+    } as FlowJob;
   }
   return node as FlowJob;
 }

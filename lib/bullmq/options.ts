@@ -101,9 +101,17 @@ function checkKeep(where: string, name: string, value: unknown): Keep {
 export function parseRunnerOptions(options: unknown): RunnerSettings {
   const where = 'bullmqRunner()';
   if (options === undefined) throw new TypeError(`${where}: options are required: { connection, queueName }`);
-  const raw = checkOptionsObject(where, options, ['connection', 'queueName', 'prefix', 'enqueueTimeout', 'removeOnComplete', 'removeOnFail']);
+  const raw = checkOptionsObject(where, options, [
+    'connection',
+    'queueName',
+    'prefix',
+    'enqueueTimeout',
+    'removeOnComplete',
+    'removeOnFail',
+  ]);
   const enqueueTimeout = checkTimeout(where, 'enqueueTimeout', raw.enqueueTimeout, 5000);
-  if (enqueueTimeout === Number.POSITIVE_INFINITY) fail(where, 'enqueueTimeout', 'a finite number of milliseconds (an enqueue must never hang)', enqueueTimeout);
+  if (enqueueTimeout === Number.POSITIVE_INFINITY)
+    fail(where, 'enqueueTimeout', 'a finite number of milliseconds (an enqueue must never hang)', enqueueTimeout);
   return {
     connection: checkConnection(where, raw.connection),
     queueName: checkQueueName(where, raw.queueName),

@@ -53,7 +53,10 @@ class Runner implements BullmqRunner {
   async enqueue(tasks: readonly QueuedTask[], options: EnqueueOptions): Promise<void> {
     const count = `${tasks.length} task${tasks.length === 1 ? '' : 's'}`;
     const failure = (why: string, cause?: unknown): EnqueueError =>
-      new EnqueueError(`Could not enqueue ${count} to BullMQ queue "${this.queueName}": ${why}`, cause === undefined ? undefined : { cause });
+      new EnqueueError(
+        `Could not enqueue ${count} to BullMQ queue "${this.queueName}": ${why}`,
+        cause === undefined ? undefined : { cause },
+      );
     if (this.#closing !== undefined) throw failure('the runner is closed');
     if (tasks.length === 0) return;
     const flow = chain(tasks, options, this.#settings);

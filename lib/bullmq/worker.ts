@@ -50,7 +50,8 @@ export interface TaskWorker {
 const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 /** After the deadline, how long tasks that heed their signal get to hand their jobs back. */
 const HANDBACK_GRACE_MS = 1000;
-const DISCONNECT_BOUND_MS = 2000;
+/** Each step of stopping a stuck BullMQ worker; they are local and quick unless Redis is gone, when they never end. */
+const STOP_STEP_BOUND_MS = 300;
 
 function asError(thrown: unknown): Error {
   return thrown instanceof Error ? thrown : new Error(describeError(thrown));
@@ -107,7 +108,8 @@ class QueueWorker implements TaskWorker {
     });
     this.worker.on('completed', (job) => {
       this.#succeeded++;
-      if (debug.enabled) debug('task %s (job %s) succeeded in %s', job.name, job.id, formatMs(Date.now() - (job.processedOn ?? Date.now())));
+      if (debug.enabled)
+        debug('task %s (job %s) succeeded in %s', job.name, job.id, formatMs(Date.now() - (job.processedOn ?? Date.now())));
     });
     this.worker.on('failed', (job, error) => this.#failedAttempt(job, error));
   }
@@ -157,14 +159,22 @@ class QueueWorker implements TaskWorker {
     }
     if (typeof job.finishedOn !== 'number') {
       if (debug.enabled) {
-        debug('task %s (job %s) attempt %d failed (%s); BullMQ retries it in %dms', job.name, job.id, job.attemptsMade, describeError(error), job.delay);
+        debug(
+          'task %s (job %s) attempt %d failed (%s); BullMQ retries it in %dms',
+          job.name,
+          job.id,
+          job.attemptsMade,
+          describeError(error),
+          job.delay,
+        );
       }
       return;
     }
     const timedOut = this.#timeouts.has(error);
     if (timedOut) this.#timedOut++;
     else this.#failed++;
-    if (debug.enabled) debug('task %s (job %s) %s after %d attempts', job.name, job.id, timedOut ? 'timed out' : 'failed', job.attemptsMade);
+    if (debug.enabled)
+      debug('task %s (job %s) %s after %d attempts', job.name, job.id, timedOut ? 'timed out' : 'failed', job.attemptsMade);
     const data = readTaskJobData(job.data);
     const info: WorkerTaskInfo = {
       name: job.name,
@@ -216,14 +226,26 @@ class QueueWorker implements TaskWorker {
     debug('queue %s: worker closing with %d jobs running', this.#settings.queueName, this.#running);
     const closed = this.worker.close();
     closed.catch(() => {}); // a failure to close cleanly is what the deadline below handles
-    if (timeout === Number.POSITIVE_INFINITY) await closed;
     if (await settlesWithin(closed, timeout)) return { drained: true, abandoned: 0 };
     const abandoned = this.#active.size;
     const reason = closingError(timeout);
     for (const running of this.#active) running.cancel(reason);
-    if (!(await settlesWithin(closed, HANDBACK_GRACE_MS))) await settlesWithin(this.worker.disconnect(), DISCONNECT_BOUND_MS);
+    if (!(await settlesWithin(closed, HANDBACK_GRACE_MS))) await this.#forceStop();
     debug('queue %s: worker closed at its deadline; %d jobs abandoned', this.#settings.queueName, abandoned);
     return { drained: false, abandoned };
+  }
+
+  /**
+   * BullMQ's close() is stuck, typically waiting for a connection to Redis that is gone (BullMQ issue 4656). Stop
+   * what it would have stopped, so that nothing keeps the process alive: connections, the stalled-job checker and the
+   * lock renewal timer. Abandoned jobs keep their locks until those expire; then BullMQ delivers them again.
+   */
+  async #forceStop(): Promise<void> {
+    await settlesWithin(this.worker.pause(true), STOP_STEP_BOUND_MS);
+    await settlesWithin(this.worker.disconnect(), STOP_STEP_BOUND_MS);
+    // Not part of BullMQ's typed API (a protected member), hence the guarded access.
+    const lockManager = (this.worker as unknown as { lockManager?: { close?: () => Promise<void> } }).lockManager;
+    if (typeof lockManager?.close === 'function') await settlesWithin(lockManager.close(), STOP_STEP_BOUND_MS);
   }
 }
 

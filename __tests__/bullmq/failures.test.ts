@@ -1,0 +1,182 @@
+// When things go wrong around the queue: Redis down or gone, and workers closed with jobs in flight. Nothing may hang.
+import request from 'supertest';
+import { bullmqRunner, runWorker } from '../../lib/bullmq/index.js';
+import { defineTask, type TaskInfo, taskId, taskSignal } from '../../lib/index.js';
+import { deferred, settled } from '../helpers.js';
+import { appWith, Closer, inspectQueue, jobsLeft, nextOutcomes } from './support.js';
+import { deadRedisUrl, describeWithRedis, hasRedisServer, type RedisServer, startRedis, uniqueQueueName } from './redis.js';
+
+const sendEmail = defineTask('sendEmail', (_email: string) => undefined);
+
+describe('Redis unreachable from the start (no Redis needed)', () => {
+  const closer = new Closer();
+  afterEach(() => closer.closeAll());
+
+  test('requests still answer, every enqueue fails fast to onError and the counters, and drain() resolves', async () => {
+    const runner = closer.add(bullmqRunner({ connection: await deadRedisUrl(), queueName: uniqueQueueName('down') }));
+    const failures: Array<{ error: unknown; info: TaskInfo }> = [];
+    const { app, middleware } = appWith({ runner, onError: (error, info) => failures.push({ error, info }) });
+    app.post('/register', (req, res) => {
+      res.locals.background.addTask(sendEmail, String(req.query.email));
+      res.locals.background.addTask(sendEmail, 'copy@example.com');
+      res.json({ ok: true });
+    });
+    const responses = await Promise.all([1, 2, 3].map((n) => request(app).post(`/register?email=u${n}%40example.com`)));
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(await middleware.drain()).toEqual({ drained: true, pending: 0 });
+    expect(middleware.stats()).toMatchObject({ queued: 0, running: 0, succeeded: 0, failed: 6 });
+    expect(failures).toHaveLength(6);
+    for (const { error, info } of failures) {
+      expect(info).toEqual({
+        name: 'sendEmail',
+        method: 'POST',
+        url: expect.stringMatching(/^\/register\?email=u\d%40example\.com$/),
+        attempts: 1,
+      });
+      expect(error).toMatchObject({
+        name: 'EnqueueError',
+        message: expect.stringMatching(/^Could not enqueue 2 tasks to BullMQ queue "[^"]+": /),
+      });
+    }
+  });
+
+  test('a worker that never reached Redis closes all the same', async () => {
+    const worker = runWorker({ connection: await deadRedisUrl(), queueName: uniqueQueueName('down-worker'), tasks: [sendEmail] });
+    const errors = jest.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const result = await worker.close({ timeout: 200 });
+      expect(result.abandoned).toBe(0);
+      expect(worker.stats()).toMatchObject({ running: 0, succeeded: 0 });
+    } finally {
+      errors.mockRestore();
+    }
+  });
+});
+
+describeWithRedis('Redis lost, and workers closed with jobs in flight', () => {
+  let redis: RedisServer;
+  const closer = new Closer();
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterEach(() => closer.closeAll());
+  afterAll(() => redis?.stop());
+
+  (hasRedisServer() ? test : test.skip)(
+    'Redis stopping under a running app: requests answer, enqueues fail to onError, worker and runner close',
+    async () => {
+      const own = await startRedis();
+      try {
+        const queueName = uniqueQueueName('lost');
+        const runner = closer.add(bullmqRunner({ connection: own.url, queueName, enqueueTimeout: 1000 }));
+        const worker = runWorker({ connection: own.url, queueName, tasks: [sendEmail] });
+        const failures: unknown[] = [];
+        const { app, middleware } = appWith({ runner, onError: (error) => failures.push(error) });
+        app.post('/register', (_req, res) => {
+          res.locals.background.addTask(sendEmail, 'a@example.com');
+          res.json({ ok: true });
+        });
+        const done = nextOutcomes(worker.worker, 1);
+        await request(app).post('/register').expect(200);
+        await settled(middleware);
+        expect((await done).map((o) => o.type)).toEqual(['completed']);
+
+        await own.stop();
+        const errors = jest.spyOn(console, 'error').mockImplementation(() => {});
+        try {
+          await Promise.all([1, 2].map(() => request(app).post('/register').expect(200)));
+          expect(await middleware.drain()).toEqual({ drained: true, pending: 0 });
+          expect(middleware.stats()).toMatchObject({ succeeded: 1, failed: 2, running: 0 });
+          expect(failures).toEqual([expect.objectContaining({ name: 'EnqueueError' }), expect.objectContaining({ name: 'EnqueueError' })]);
+          const closed = await worker.close({ timeout: 500 });
+          expect(closed.abandoned).toBe(0);
+        } finally {
+          errors.mockRestore();
+        }
+      } finally {
+        await own.stop();
+      }
+    },
+  );
+
+  test('close() waits for the jobs in flight: they finish, are recorded in Redis, and only then does close() resolve', async () => {
+    const queueName = uniqueQueueName('close-wait');
+    const runner = closer.add(bullmqRunner({ connection: redis.url, queueName }));
+    const queue = inspectQueue(closer, redis.url, queueName);
+    const started = deferred<string | undefined>();
+    const gate = deferred();
+    const slow = defineTask('slow', async () => {
+      started.resolve(taskId());
+      await gate.promise;
+    });
+    const { app, middleware } = appWith({ runner });
+    app.get('/', (_req, res) => {
+      res.locals.background.addTask(slow);
+      res.end();
+    });
+    await request(app).get('/').expect(200);
+    await settled(middleware);
+    const worker = runWorker({ connection: redis.url, queueName, tasks: [slow] });
+    const id = await started.promise;
+
+    let gateOpened = false;
+    let closedEarly = false;
+    const closing = worker.close({ timeout: 20_000 });
+    void closing.then(() => {
+      closedEarly = !gateOpened;
+    });
+    // While close() waits, the job is still active in Redis.
+    expect(await queue.getJobState(id as string)).toBe('active');
+    expect(worker.stats().running).toBe(1);
+    gateOpened = true;
+    gate.resolve();
+    expect(await closing).toEqual({ drained: true, abandoned: 0 });
+    expect(closedEarly).toBe(false);
+    expect(worker.stats()).toMatchObject({ running: 0, succeeded: 1 });
+    expect(await jobsLeft(queue)).toBe(0);
+  });
+
+  test('at the close() deadline the signals abort, and a task that stops hands its job back for another worker to run again', async () => {
+    const queueName = uniqueQueueName('close-deadline');
+    const runner = closer.add(bullmqRunner({ connection: redis.url, queueName }));
+    const queue = inspectQueue(closer, redis.url, queueName);
+    const runs: Array<{ id: string | undefined; reason?: string }> = [];
+    const started = deferred();
+    const secondRun = deferred();
+    const stubborn = defineTask('stubborn', async () => {
+      const signal = taskSignal();
+      runs.push({ id: taskId() });
+      if (runs.length > 1) {
+        secondRun.resolve();
+        return;
+      }
+      started.resolve();
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      (runs[0] as { reason?: string }).reason = (signal.reason as Error).message;
+      throw signal.reason;
+    });
+    const { app, middleware } = appWith({ runner });
+    app.get('/', (_req, res) => {
+      res.locals.background.addTask(stubborn);
+      res.end();
+    });
+    await request(app).get('/').expect(200);
+    await settled(middleware);
+    const failures: unknown[] = [];
+    const first = runWorker({ connection: redis.url, queueName, tasks: [stubborn], onError: (error) => failures.push(error) });
+    await started.promise;
+    expect(await first.close({ timeout: 50 })).toEqual({ drained: false, abandoned: 1 });
+    expect(runs[0]?.reason).toMatch(/^Worker closing: the close\(\) deadline of 50 ms was reached/);
+    // Back in the queue, no attempt used up, and nothing reported as failed.
+    const [job] = await queue.getJobs(['wait']);
+    expect(job?.attemptsMade).toBe(0);
+    expect(failures).toEqual([]);
+
+    const second = closer.add(runWorker({ connection: redis.url, queueName, tasks: [stubborn] }));
+    const outcomes = nextOutcomes(second.worker, 1);
+    await secondRun.promise;
+    expect(runs.map((r) => r.id)).toEqual([job?.id, job?.id]);
+    expect((await outcomes).map((o) => o.type)).toEqual(['completed']);
+  });
+});
