@@ -1,25 +1,17 @@
 // The seed's app: GET / says hello, POST /register answers at once and sends the email afterwards.
 import express from 'express';
-import { type BackgroundTasksMiddleware, backgroundTasks } from '../lib/index.js';
+import { type BackgroundTasksMiddleware, backgroundTasks, type QueueRunner } from '../lib/index.js';
+import { createTasks, type DemoTaskOptions } from './tasks.js';
 
-export interface DemoOptions {
-  /** How long the simulated email takes, in ms (the original's five seconds by default). */
-  readonly emailDelayMs?: number;
-  /** Where "Email sent" lines go. */
-  readonly log?: (line: string) => void;
+export interface DemoOptions extends DemoTaskOptions {
+  /** Hand the tasks to a queue (demo/server.ts passes bullmqRunner() when REDIS_URL is set) instead of running them here. */
+  readonly runner?: QueueRunner;
 }
 
 export function createApp(options: DemoOptions = {}): { app: express.Express; background: BackgroundTasksMiddleware } {
-  const emailDelayMs = options.emailDelayMs ?? 5000;
-  const log = options.log ?? console.log;
+  const { sendEmail } = createTasks(options);
 
-  // A named function, so that debug output and onError can say which task it was.
-  async function sendEmail(email: string): Promise<void> {
-    await new Promise((resolve) => setTimeout(resolve, emailDelayMs));
-    log(`Email sent to ${email}`);
-  }
-
-  const background = backgroundTasks();
+  const background = backgroundTasks(options.runner === undefined ? undefined : { runner: options.runner });
   const app = express();
   app.use(background);
 

@@ -1,30 +1,44 @@
 // Starts the demo on PORT (default 3000) and shuts down gracefully: stop accepting, drain, report, exit 0.
+// With REDIS_URL set, the emails go to a BullMQ queue instead, for `npm run demo:worker` to send.
 import { createApp } from './app.js';
+import { QUEUE_NAME } from './tasks.js';
 
 const port = Number(process.env.PORT ?? 3000);
 const emailDelayMs = Number(process.env.EMAIL_DELAY_MS ?? 5000);
 const drainTimeoutMs = Number(process.env.DRAIN_TIMEOUT_MS ?? 10_000);
+const redisUrl = process.env.REDIS_URL;
 
-const { app, background } = createApp({ emailDelayMs });
-const server = app.listen(port, () => {
-  console.log(`Demo listening on http://localhost:${port}`);
-  console.log(`Try: curl -X POST "http://localhost:${port}/register?email=you@example.com"`);
-});
+async function main(): Promise<void> {
+  // Loaded only when asked for: the in-process demo needs neither bullmq nor Redis.
+  const runner = redisUrl
+    ? (await import('../lib/bullmq/index.js')).bullmqRunner({ connection: redisUrl, queueName: QUEUE_NAME })
+    : undefined;
+  const { app, background } = createApp({ emailDelayMs, runner });
+  const server = app.listen(port, () => {
+    console.log(`Demo listening on http://localhost:${port}`);
+    if (runner !== undefined)
+      console.log(`Tasks go to the BullMQ queue "${QUEUE_NAME}" (REDIS_URL); run \`npm run demo:worker\` to send the emails`);
+    console.log(`Try: curl -X POST "http://localhost:${port}/register?email=you@example.com"`);
+  });
 
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  console.log(`${signal}: no new connections; draining background tasks (deadline ${drainTimeoutMs} ms)`);
-  // Requests already in flight may still add tasks: drain() counts them too.
-  server.close();
-  server.closeIdleConnections();
-  const before = background.stats();
-  const result = await background.drain({ timeout: drainTimeoutMs });
-  const after = background.stats();
-  const finished = after.succeeded + after.failed + after.timedOut - (before.succeeded + before.failed + before.timedOut);
-  console.log(`Shutdown: ${finished} tasks finished while draining, ${result.pending} abandoned`);
-  process.exit(0);
+  let stopping = false;
+  async function shutdown(signal: string): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: no new connections; draining background tasks (deadline ${drainTimeoutMs} ms)`);
+    // Requests already in flight may still add tasks: drain() counts them too (with a queue: until they are stored).
+    server.close();
+    server.closeIdleConnections();
+    const before = background.stats();
+    const result = await background.drain({ timeout: drainTimeoutMs });
+    const after = background.stats();
+    await runner?.close();
+    const finished = after.succeeded + after.failed + after.timedOut - (before.succeeded + before.failed + before.timedOut);
+    console.log(`Shutdown: ${finished} tasks finished while draining, ${result.pending} abandoned`);
+    process.exit(0);
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
 }
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));
+
+void main();

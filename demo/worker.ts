@@ -1,0 +1,33 @@
+// The demo's worker: sends the emails that `REDIS_URL=... npm run demo` queued, and stops gracefully on a signal.
+import { runWorker } from '../lib/bullmq/index.js';
+import { createTasks, QUEUE_NAME } from './tasks.js';
+
+const redisUrl = process.env.REDIS_URL;
+if (!redisUrl) {
+  console.error('demo:worker needs REDIS_URL, for example: REDIS_URL=redis://127.0.0.1:6379 npm run demo:worker');
+  process.exit(1);
+}
+const concurrency = Number(process.env.WORKER_CONCURRENCY ?? 10);
+const closeTimeoutMs = Number(process.env.CLOSE_TIMEOUT_MS ?? 10_000);
+
+const { sendEmail } = createTasks({ emailDelayMs: Number(process.env.EMAIL_DELAY_MS ?? 5000) });
+const worker = runWorker({ connection: redisUrl, queueName: QUEUE_NAME, tasks: [sendEmail], concurrency });
+void worker.worker.waitUntilReady().then(
+  () => console.log(`Worker running tasks from the BullMQ queue "${QUEUE_NAME}" (concurrency ${concurrency})`),
+  () => {}, // connection trouble is reported by the worker itself
+);
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  console.log(`${signal}: taking no new jobs; waiting for those in flight (deadline ${closeTimeoutMs} ms)`);
+  const { abandoned } = await worker.close({ timeout: closeTimeoutMs });
+  const stats = worker.stats();
+  console.log(
+    `Shutdown: ${stats.succeeded} tasks succeeded, ${stats.failed + stats.timedOut} failed, ${abandoned} left for BullMQ to deliver again`,
+  );
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
