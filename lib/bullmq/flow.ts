@@ -13,7 +13,8 @@ export interface ChainSettings {
 }
 
 /**
- * BullMQ runs a parent only after its children, so the list [a, b, c] becomes c <- b <- a: `a` is the leaf
+ * A single task is a plain job (the runner adds it without a flow). For more, BullMQ runs a parent only after its
+ * children, so the list [a, b, c] becomes c <- b <- a: `a` is the leaf
  * and runs first, and the last task is the root. What a child's final failure does to its parent:
  * - isolation: ignoreDependencyOnFailure, the parent runs anyway (the failure is recorded on it);
  * - stopOnError: failParentOnFailure, the parent fails at once without running, and so on up the chain.

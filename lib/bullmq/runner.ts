@@ -1,5 +1,5 @@
 // bullmqRunner(): the queue runner that turns each response's tasks into a chain of BullMQ jobs, failing fast without Redis.
-import { FlowProducer } from 'bullmq';
+import { FlowProducer, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { EnqueueOptions, QueuedTask, QueueRunner } from '../queue-runner.js';
 import { debug, describeError } from '../report.js';
@@ -26,7 +26,12 @@ class Runner implements BullmqRunner {
   readonly queueName: string;
   readonly #settings: RunnerSettings;
   readonly #client: Redis;
+  /** Adds a single task as a plain job: a quarter of the CPU of a one-job flow, and most lists hold one task. */
+  readonly #queue: Queue;
+  /** Adds a list of tasks as one chained flow. */
   readonly #producer: FlowProducer;
+  /** While the client connects, every enqueue waits on this one promise (rather than each adding its own listeners). */
+  #connecting: Promise<void> | undefined;
   #lastError: unknown;
   #closing: Promise<void> | undefined;
 
@@ -45,8 +50,11 @@ class Runner implements BullmqRunner {
       if (this.#lastError !== undefined) debug('queue %s: Redis connection ready again', this.queueName);
       this.#lastError = undefined;
     });
-    this.#producer = new FlowProducer({ connection: this.#client, ...(settings.prefix === undefined ? {} : { prefix: settings.prefix }) });
-    // BullMQ re-emits connection errors here; an 'error' event without a listener would throw.
+    const prefix = settings.prefix === undefined ? {} : { prefix: settings.prefix };
+    this.#queue = new Queue(settings.queueName, { connection: this.#client, ...prefix });
+    this.#producer = new FlowProducer({ connection: this.#client, ...prefix });
+    // BullMQ re-emits connection errors on these; an 'error' event without a listener would throw.
+    this.#queue.on('error', () => {});
     this.#producer.on('error', () => {});
   }
 
@@ -62,8 +70,10 @@ class Runner implements BullmqRunner {
     const flow = chain(tasks, options, this.#settings);
     const timeout = this.#settings.enqueueTimeout;
     try {
+      const add = (): Promise<unknown> =>
+        flow.children === undefined ? this.#queue.add(flow.name, flow.data, flow.opts) : this.#producer.add(flow);
       await withDeadline(
-        this.#connected().then(() => this.#producer.add(flow)),
+        this.#connected().then(add),
         timeout,
         () => new Error(`no answer from Redis within ${timeout} ms (enqueueTimeout)`),
       );
@@ -82,11 +92,12 @@ class Runner implements BullmqRunner {
       case 'connecting':
       case 'connect':
         if (client.status === 'wait') client.connect().catch(() => {});
-        return new Promise((resolve, reject) => {
+        this.#connecting ??= new Promise<void>((resolve, reject) => {
           const settle = (error?: unknown): void => {
             client.off('ready', onReady);
             client.off('error', onError);
             client.off('close', onClose);
+            this.#connecting = undefined;
             if (error === undefined) resolve();
             else reject(error);
           };
@@ -97,6 +108,7 @@ class Runner implements BullmqRunner {
           client.on('error', onError);
           client.on('close', onClose);
         });
+        return this.#connecting;
       default: {
         const why = this.#lastError === undefined ? '' : `: ${describeError(this.#lastError)}`;
         return Promise.reject(new Error(`Redis is not connected (${client.status}${why})`));
@@ -109,7 +121,7 @@ class Runner implements BullmqRunner {
       const client = this.#client;
       // Not connected: disconnecting first also ends BullMQ's wait for a connection that may never come.
       if (client.status !== 'ready') client.disconnect();
-      await settlesWithin(this.#producer.close(), CLOSE_BOUND_MS);
+      await settlesWithin(Promise.all([this.#queue.close(), this.#producer.close()]), CLOSE_BOUND_MS);
       if (client.status === 'ready') await settlesWithin(client.quit(), CLOSE_BOUND_MS);
       client.disconnect();
     })();

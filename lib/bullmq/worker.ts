@@ -42,7 +42,7 @@ export interface TaskWorker {
   /**
    * Stops taking jobs and waits for those in flight. At the deadline their signals abort; a task that gives up
    * hands its job back to the queue (no attempt counted), and one that does not is left to BullMQ's stalled-job check.
-   * Never hangs, even when Redis is gone.
+   * Never hangs, even when Redis is gone (then BullMQ's fetch loop may still hold the process for its drainDelay + 1 s).
    */
   close(options?: WorkerCloseOptions): Promise<WorkerCloseResult>;
 }
