@@ -26,6 +26,7 @@ const SCENARIOS = [
   './scenarios/start-delay.mjs',
   './scenarios/memory.mjs',
   './scenarios/drain.mjs',
+  './bullmq.mjs', // skips itself without redis-server (or REDIS_URL)
 ];
 
 // Many short rounds rather than a few long ones: a disturbance from elsewhere on a shared machine then spoils few pairs.
@@ -136,7 +137,7 @@ async function main() {
   }
 
   const info = machine(settings, args.quick, loadBefore);
-  const subtitle = `${info[0][1].split(',')[0]}, Node ${process.version}; CPU ratios: server CPU per request, reference ÷ middleware (higher is better)`;
+  const subtitle = `${info[0][1].split(',')[0]}, Node ${process.version}, medians of per-round ratios; CPU/request = server CPU time per request`;
   const figures = sections.flatMap((section) => section.figures);
   // Only a complete full run replaces the committed results; anything else goes to the git-ignored bench/.out/.
   const official = !args.quick && args.only === undefined && failures.length === 0 && Object.keys(args.overrides).length === 0;

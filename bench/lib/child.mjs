@@ -47,6 +47,15 @@ export function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
+function processState(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return 'unknown';
+  }
+}
+
 const live = new Set();
 
 /** Settings that apply to every server started: set once by the runner (--profile). */
@@ -106,6 +115,8 @@ export async function startServer(config, { script = SERVER, env = {} } = {}) {
       });
     },
     cpuSeconds: () => cpuSeconds(child.pid),
+    /** The process state letter from /proc (R running, S sleeping, T stopped, Z zombie), for diagnostics. */
+    state: () => (exited ? 'exited' : processState(child.pid)),
     /** Asks the child to exit (so that a CPU profile is written), and kills it if it does not. */
     async stop() {
       if (exited) return;

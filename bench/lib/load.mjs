@@ -30,6 +30,11 @@ export async function load(server, { path = '/', method = 'GET', connections = 5
   if (result.errors > 0 || result.non2xx > 0) {
     throw new Error(`${method} ${path}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx responses`);
   }
-  if (responses === 0) throw new Error(`${method} ${path}: no response at all`);
+  if (responses === 0) {
+    throw new Error(
+      `${method} ${path}: no response at all in ${wall.toFixed(2)} s (${result.requests?.sent} requests sent; ` +
+        `server process ${server.state()}, ${cpu.toFixed(2)} s CPU)`,
+    );
+  }
   return { responses, wall, rps: responses / wall, cpu, cpuPerRequestUs: (cpu / responses) * 1e6, latencies: samples };
 }
