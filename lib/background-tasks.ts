@@ -126,8 +126,11 @@ export class BackgroundTasks {
       tasks[this.#next++] = undefined; // let the task's arguments go as soon as it starts
       if (this.#skipReason !== undefined) {
         scheduler.skip(task, origin, this.#skipReason);
-      } else if (!(await scheduler.run(task, origin)) && scheduler.settings.stopOnError) {
-        this.#skipReason = `an earlier task failed and stopOnError is set`;
+      } else {
+        const outcome = scheduler.run(task, origin);
+        // A synchronous task's outcome is known at once: no await, so a list of them runs in one go.
+        const ok = typeof outcome === 'boolean' ? outcome : await outcome;
+        if (!ok && scheduler.settings.stopOnError) this.#skipReason = 'an earlier task failed and stopOnError is set';
       }
     }
     if (debug.enabled) debug('list end %s %s', origin.method, pathOf(origin.url));

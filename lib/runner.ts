@@ -46,7 +46,7 @@ export class RunningTask {
 
 const timeouts = new WeakSet<object>();
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
     value !== null &&
     (typeof value === 'object' || typeof value === 'function') &&

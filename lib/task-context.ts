@@ -19,11 +19,17 @@ export class TaskScope {
     return this.#controller.signal;
   }
 
+  /** Aborts the signal (now, or when it is first asked for). */
   abort(reason: unknown): void {
     if (this.#aborted) return;
     this.#aborted = true;
     this.#reason = reason;
     this.#controller?.abort(reason);
+  }
+
+  /** What drain({ timeout }) calls at its deadline: for a single attempt, the same as abort(). */
+  cancel(reason: unknown): void {
+    this.abort(reason);
   }
 }
 
