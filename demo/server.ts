@@ -1,12 +1,25 @@
 // Starts the demo on PORT (default 3000) and shuts down gracefully: stop accepting, drain, report, exit 0.
 // With REDIS_URL set, the emails go to a BullMQ queue instead, for `npm run demo:worker` to send.
+import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
 import { QUEUE_NAME } from './tasks.js';
 
-const port = Number(process.env.PORT ?? 3000);
-const emailDelayMs = Number(process.env.EMAIL_DELAY_MS ?? 5000);
-const drainTimeoutMs = Number(process.env.DRAIN_TIMEOUT_MS ?? 10_000);
-const redisUrl = process.env.REDIS_URL;
+/** A whole number from the environment, or the fallback; anything else stops the demo with a clear message. */
+function numberFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 0) {
+    console.error(`demo: ${name} must be a whole number >= 0; got ${JSON.stringify(raw)}`);
+    process.exit(1);
+  }
+  return value;
+}
+
+const port = numberFromEnv('PORT', 3000);
+const emailDelayMs = numberFromEnv('EMAIL_DELAY_MS', 5000);
+const drainTimeoutMs = numberFromEnv('DRAIN_TIMEOUT_MS', 10_000);
+const redisUrl = process.env.REDIS_URL || undefined;
 
 async function main(): Promise<void> {
   // Loaded only when asked for: the in-process demo needs neither bullmq nor Redis.
@@ -15,6 +28,8 @@ async function main(): Promise<void> {
     : undefined;
   const { app, background } = createApp({ emailDelayMs, runner });
   const server = app.listen(port, () => {
+    // PORT=0 picks a free port: print the one we got.
+    const { port } = server.address() as AddressInfo;
     console.log(`Demo listening on http://localhost:${port}`);
     if (runner !== undefined)
       console.log(`Tasks go to the BullMQ queue "${QUEUE_NAME}" (REDIS_URL); run \`npm run demo:worker\` to send the emails`);
@@ -41,4 +56,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
-void main();
+main().catch((error: unknown) => {
+  console.error('demo: failed to start:', error);
+  process.exit(1);
+});

@@ -37,7 +37,8 @@ export class Child {
     // EXPRESS_VERSION and NODE_ENV=test (which keeps Express's final handler quiet) come through from jest's environment.
     this.process = spawn(process.execPath, [...nodeOptions, '--import', 'tsx', script], {
       cwd: ROOT,
-      env: { ...process.env, ...env },
+      // REDIS_URL from the shell would switch the demo to queue mode: these children run tasks in process.
+      env: { ...process.env, REDIS_URL: '', ...env },
       // stdin stays open for the child's life: the task-server fixture exits when it ends (its parent died).
       stdio: ['pipe', 'pipe', 'pipe'],
     });
