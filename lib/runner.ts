@@ -1,4 +1,5 @@
 // How one task runs in this process: its attempts, its timeout, the waits between retries, its signal.
+import { withDeadline } from './deadline.js';
 import { backoffDelay, definitionOf } from './define-task.js';
 import { timeoutError } from './errors.js';
 import { debug, describeError } from './report.js';
@@ -56,25 +57,18 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 /** Settles with the task's promise, or rejects with a TimeoutError (and aborts the signal) at the deadline. */
 function withTimeout(result: PromiseLike<unknown>, ms: number, scope: TaskScope, name: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
+  // The timer keeps the process alive, as the task would; after a timeout, the task's late rejection is swallowed.
+  return withDeadline(
+    result,
+    ms,
+    () => {
       const error = timeoutError(name, ms);
       timeouts.add(error);
       scope.abort(error);
-      reject(error);
-    }, ms);
-    // After a timeout the task may still settle; these handlers keep its late rejection from going unhandled.
-    result.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
+      return error;
+    },
+    true,
+  );
 }
 
 /** One attempt: the task's value, a promise of it, or a synchronous throw. */

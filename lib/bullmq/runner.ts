@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import type { EnqueueOptions, QueuedTask, QueueRunner } from '../queue-runner.js';
 import { debug, describeError } from '../report.js';
 import { producerClient } from './connection.js';
-import { settlesWithin, withDeadline } from './deadline.js';
+import { settlesWithin, withDeadline } from '../deadline.js';
 import { chain } from './flow.js';
 import { type BullmqRunnerOptions, parseRunnerOptions, type RunnerSettings } from './options.js';
 

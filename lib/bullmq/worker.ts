@@ -7,7 +7,7 @@ import type { Task } from '../task.js';
 import { runWithTaskId } from '../task-context.js';
 import { checkOptionsObject, checkTimeout } from '../validate.js';
 import { bullmqConnection } from './connection.js';
-import { settlesWithin } from './deadline.js';
+import { settlesWithin } from '../deadline.js';
 import { readTaskJobData } from './job-data.js';
 import { parseWorkerOptions, type RunWorkerOptions, type WorkerSettings, type WorkerTaskInfo } from './options.js';
 

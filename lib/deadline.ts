@@ -1,4 +1,4 @@
-// Bounding a promise in time: Redis and BullMQ calls can wait for ever when Redis is gone.
+// Bounding a promise in time: a task's timeout, and Redis and BullMQ calls that can wait for ever when Redis is gone.
 
 /** Resolves to true if `promise` settled within `ms` (Infinity: whenever it does), false otherwise; never rejects. */
 export function settlesWithin(promise: PromiseLike<unknown>, ms: number): Promise<boolean> {
@@ -13,11 +13,14 @@ export function settlesWithin(promise: PromiseLike<unknown>, ms: number): Promis
   });
 }
 
-/** Settles like `promise`, or rejects with `onTimeout()` after `ms`; a late rejection of `promise` is swallowed. */
-export function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+/**
+ * Settles like `promise`, or rejects with `onTimeout()` after `ms`; a late rejection of `promise` is swallowed.
+ * `keepAlive: false` lets the process exit while only this timer is left.
+ */
+export function withDeadline<T>(promise: PromiseLike<T>, ms: number, onTimeout: () => unknown, keepAlive = false): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(onTimeout()), ms);
-    timer.unref();
+    if (!keepAlive) timer.unref();
     promise.then(
       (value) => {
         clearTimeout(timer);
