@@ -14,6 +14,14 @@ import { close, deferred, listen, loadExpress, settled } from './helpers.js';
 
 const express = loadExpress();
 
+/** A fresh app with the middleware mounted, and the middleware itself for stats() and drain(). */
+function mounted(options?: Parameters<typeof backgroundTasks>[0]) {
+  const bg = backgroundTasks(options);
+  const app = express();
+  app.use(bg);
+  return { bg, app };
+}
+
 interface Failure {
   error: unknown;
   info: TaskInfo;
@@ -39,9 +47,7 @@ describe('tasks start once the response is finished', () => {
   ];
 
   it.each(kinds)('%s', async (_kind, method, respond) => {
-    const bg = backgroundTasks();
-    const app = express();
-    app.use(bg);
+    const { bg, app } = mounted();
     const seen: boolean[] = [];
     app.get('/', (_req, res) => {
       res.locals.background.addTask(() => {
@@ -58,9 +64,7 @@ describe('tasks start once the response is finished', () => {
   });
 
   it('answers the client while a slow task is still running', async () => {
-    const bg = backgroundTasks();
-    const app = express();
-    app.use(bg);
+    const { bg, app } = mounted();
     const gate = deferred();
     const started = deferred();
     app.post('/register', (req, res) => {
@@ -81,9 +85,7 @@ describe('tasks start once the response is finished', () => {
   });
 
   it('passes the arguments exactly as given', async () => {
-    const bg = backgroundTasks();
-    const app = express();
-    app.use(bg);
+    const { bg, app } = mounted();
     const object = { nested: [1, 2] };
     const received: unknown[][] = [];
     app.get('/', (_req, res) => {
@@ -108,9 +110,7 @@ describe('tasks start once the response is finished', () => {
 
 describe('order and sharing', () => {
   it("runs one response's tasks one after another, in the order added", async () => {
-    const bg = backgroundTasks();
-    const app = express();
-    app.use(bg);
+    const { bg, app } = mounted();
     const events: string[] = [];
     const step = (name: string) => async () => {
       events.push(`${name} start`);
@@ -131,9 +131,7 @@ describe('order and sharing', () => {
   });
 
   it("runs different responses' lists concurrently", async () => {
-    const bg = backgroundTasks();
-    const app = express();
-    app.use(bg);
+    const { bg, app } = mounted();
     const secondRan = deferred();
     const order: string[] = [];
     app.get('/first', (_req, res) => {
@@ -158,9 +156,7 @@ describe('order and sharing', () => {
   });
 
   it('shares one list between middleware and handler; earlier middleware tasks run first', async () => {
-    const bg = backgroundTasks();
-    const app = express();
-    app.use(bg);
+    const { bg, app } = mounted();
     const order: string[] = [];
     const lists: unknown[] = [];
     app.use((_req, res, next) => {
@@ -246,9 +242,7 @@ describe('failure isolation', () => {
 
   it('reports every kind of failure to onError, and later tasks still run', async () => {
     const { failures, onError } = collectErrors();
-    const bg = backgroundTasks({ onError });
-    const app = express();
-    app.use(bg);
+    const { bg, app } = mounted({ onError });
     const ran: string[] = [];
     const nullProto = Object.create(null) as object;
     function syncThrow(): void {
@@ -284,9 +278,7 @@ describe('failure isolation', () => {
 
   it('stopOnError skips the rest of the list and counts them', async () => {
     const { failures, onError } = collectErrors();
-    const bg = backgroundTasks({ onError, stopOnError: true });
-    const app = express();
-    app.use(bg);
+    const { bg, app } = mounted({ onError, stopOnError: true });
     const ran: string[] = [];
     app.get('/', (_req, res) => {
       res.locals.background.addTask(() => ran.push('first'));
@@ -315,9 +307,7 @@ describe('failure isolation', () => {
       lines.push(args.join(' '));
     });
     try {
-      const bg = backgroundTasks();
-      const app = express();
-      app.use(bg);
+      const { bg, app } = mounted();
       app.post('/register', (req, res) => {
         res.locals.background.addTask(
           async function sendEmail(_email: string, _token: string) {
@@ -383,9 +373,7 @@ describe('failure isolation', () => {
 
 describe('skipping the tasks of a failed response', () => {
   it('skips the tasks of a response that ended with status >= 500 (the handler threw)', async () => {
-    const bg = backgroundTasks();
-    const app = express();
-    app.use(bg);
+    const { bg, app } = mounted();
     let ran = false;
     app.get('/', (_req, res) => {
       res.locals.background.addTask(() => {
@@ -403,9 +391,7 @@ describe('skipping the tasks of a failed response', () => {
   });
 
   it('runs the tasks of a 4xx response', async () => {
-    const bg = backgroundTasks();
-    const app = express();
-    app.use(bg);
+    const { bg, app } = mounted();
     let ran = false;
     app.get('/', (_req, res) => {
       res.locals.background.addTask(() => {
@@ -419,9 +405,7 @@ describe('skipping the tasks of a failed response', () => {
   });
 
   it('skip(req, res) replaces the predicate', async () => {
-    const bg = backgroundTasks({ skip: (req, res) => req.path === '/dry-run' || res.statusCode === 418 });
-    const app = express();
-    app.use(bg);
+    const { bg, app } = mounted({ skip: (req, res) => req.path === '/dry-run' || res.statusCode === 418 });
     const ran: string[] = [];
     app.get('/:name', (req, res) => {
       res.locals.background.addTask(() => ran.push(String(req.params.name)));
@@ -464,9 +448,7 @@ describe('skipping the tasks of a failed response', () => {
 
 describe('client aborts and resets', () => {
   async function abortMidResponse(how: 'close' | 'reset'): Promise<{ finished: boolean }> {
-    const bg = backgroundTasks();
-    const app = express();
-    app.use(bg);
+    const { bg, app } = mounted();
     const ran = deferred<{ finished: boolean }>();
     let finishFired = false;
     app.get('/slow', (_req, res) => {
@@ -505,9 +487,7 @@ describe('client aborts and resets', () => {
 
 describe('tasks added late', () => {
   it('a task added while its list drains runs after the tasks before it', async () => {
-    const bg = backgroundTasks();
-    const app = express();
-    app.use(bg);
+    const { bg, app } = mounted();
     const order: string[] = [];
     app.get('/', (_req, res) => {
       const background = res.locals.background;
@@ -524,9 +504,7 @@ describe('tasks added late', () => {
   });
 
   it('a task added after its list has finished runs at once, in a list of its own', async () => {
-    const bg = backgroundTasks();
-    const app = express();
-    app.use(bg);
+    const { bg, app } = mounted();
     let list: BackgroundTasks | undefined;
     app.get('/', (_req, res) => {
       list = res.locals.background;
@@ -543,9 +521,7 @@ describe('tasks added late', () => {
   });
 
   it('a first task added after the response finished still runs', async () => {
-    const bg = backgroundTasks();
-    const app = express();
-    app.use(bg);
+    const { bg, app } = mounted();
     const ran = deferred<string>();
     app.get('/', (_req, res) => {
       res.end();
@@ -561,9 +537,7 @@ describe('tasks added late', () => {
 describe('request context (AsyncLocalStorage)', () => {
   it('runs each task in the context of its addTask call', async () => {
     const als = new AsyncLocalStorage<string>();
-    const bg = backgroundTasks();
-    const app = express();
-    app.use(bg);
+    const { bg, app } = mounted();
     const seen: Array<[string, string | undefined]> = [];
     app.use((req, _res, next) => als.run(`mw:${String(req.query.id)}`, next));
     app.use((_req, res, next) => {
@@ -646,9 +620,7 @@ describe('misuse', () => {
 describe('waitUntil', () => {
   it('counts the promise as running, reports a rejection, and drain() waits for it', async () => {
     const { failures, onError } = collectErrors();
-    const bg = backgroundTasks({ onError });
-    const app = express();
-    app.use(bg);
+    const { bg, app } = mounted({ onError });
     const ok = deferred<string>();
     const bad = deferred<string>();
     app.get('/', (_req, res) => {
@@ -676,9 +648,7 @@ describe('debug output', () => {
     createDebug.enable('express-background-tasks');
     createDebug.log = (...args: unknown[]) => lines.push(format(...args));
     try {
-      const bg = backgroundTasks({ onError: () => undefined });
-      const app = express();
-      app.use(bg);
+      const { bg, app } = mounted({ onError: () => undefined });
       app.post('/register', (req, res) => {
         res.locals.background.addTask(function sendEmail(_email: string) {}, String(req.query.email));
         res.locals.background.addTask(function audit(_token: string) {
