@@ -14,6 +14,17 @@ import { close, deferred, listen, loadExpress, settled } from './helpers.js';
 
 const express = loadExpress();
 
+/** Requests GET / and returns the message of the error that reached Express's error handling (as a 500). */
+async function errorMessageOf(app: import('express').Express): Promise<string> {
+  let message = '';
+  app.use((err: Error, _req: unknown, res: import('express').Response, _next: unknown) => {
+    message = err.message;
+    res.status(500).end();
+  });
+  await request(app).get('/').expect(500);
+  return message;
+}
+
 /** A fresh app with the middleware mounted, and the middleware itself for stats() and drain(). */
 function mounted(options?: Parameters<typeof backgroundTasks>[0]) {
   const bg = backgroundTasks(options);
@@ -217,12 +228,7 @@ describe('order and sharing', () => {
     });
     app.use(backgroundTasks());
     app.get('/', (_req, res) => res.end());
-    let message = '';
-    app.use((err: Error, _req: unknown, res: import('express').Response, _next: unknown) => {
-      message = err.message;
-      res.status(500).end();
-    });
-    await request(app).get('/').expect(500);
+    const message = await errorMessageOf(app);
     expect(message).toMatch(/res\.locals\.background is already set/);
   });
 });
@@ -573,12 +579,7 @@ describe('misuse', () => {
     const app = express();
     app.use(backgroundTasks as never);
     app.get('/', (_req, res) => res.end());
-    let message = '';
-    app.use((err: Error, _req: unknown, res: import('express').Response, _next: unknown) => {
-      message = err.message;
-      res.status(500).end();
-    });
-    await request(app).get('/').expect(500);
+    const message = await errorMessageOf(app);
     expect(message).toContain('app.use(backgroundTasks())');
   });
 
