@@ -63,11 +63,16 @@ function git(...args) {
   }
 }
 
-function machine(settings, quick, loadBefore) {
-  const require = createRequire(import.meta.url);
-  const cpus = os.cpus();
+/** Which sources dist/ was built from, read when the run starts (npm run bench builds just before). */
+function builtFrom() {
   const commit = git('rev-parse', '--short', 'HEAD');
   const dirty = git('status', '--porcelain', '--', 'lib') === '' ? '' : ' (lib/ with uncommitted changes)';
+  return `dist/ built from ${commit || 'an unknown commit'}${dirty}`;
+}
+
+function machine(settings, quick, loadBefore, built) {
+  const require = createRequire(import.meta.url);
+  const cpus = os.cpus();
   return [
     ['CPU', `${cpus.length} cores, ${cpus[0]?.model.trim() ?? 'unknown model'}`],
     ['Node', process.version],
@@ -86,7 +91,7 @@ function machine(settings, quick, loadBefore) {
         `${settings.connections} connections; figures are medians over rounds${quick ? ' (--quick: a smoke run, not a measurement)' : ''}`,
     ],
     ['load average', `${loadBefore} before the run, ${loadAverage()} after (1 min; other work on the machine inflates every figure)`],
-    ['package', `dist/ built from ${commit || 'an unknown commit'}${dirty}`],
+    ['package', built],
     ['date', new Date().toISOString().slice(0, 16).replace('T', ' ')],
   ];
 }
@@ -117,6 +122,7 @@ async function main() {
   const args = parseArgs(process.argv.slice(2));
   const settings = { ...(args.quick ? QUICK : FULL), ...args.overrides };
   const loadBefore = loadAverage();
+  const built = builtFrom();
   const outDir = path.join(BENCH_DIR, '.out');
   mkdirSync(outDir, { recursive: true });
   if (!existsSync(path.join(BENCH_DIR, '..', 'dist', 'index.js'))) throw new Error('bench: dist/ is missing; run `npm run build` first');
@@ -136,7 +142,7 @@ async function main() {
     }
   }
 
-  const info = machine(settings, args.quick, loadBefore);
+  const info = machine(settings, args.quick, loadBefore, built);
   const subtitle = `${info[0][1].split(',')[0]}, Node ${process.version}, medians of per-round ratios; CPU/request = server CPU time per request`;
   const figures = sections.flatMap((section) => section.figures);
   // Only a complete full run replaces the committed results; anything else goes to the git-ignored bench/.out/.
