@@ -29,6 +29,8 @@ export class BackgroundTasks {
   #state = OPEN;
   /** Why later tasks are skipped, once the response was skipped or a task failed under stopOnError. */
   #skipReason: string | undefined;
+  /** Carries the drain on after an async task; made at the list's first async task. */
+  #resume: ((ok: boolean) => void) | undefined;
 
   /** @internal Made by the middleware; apps use `res.locals.background`. */
   constructor(scheduler: Scheduler, req: IncomingMessage, res: ServerResponse) {
@@ -64,7 +66,7 @@ export class BackgroundTasks {
         onFinished(this.#res as ServerResponse, () => this.#finish());
       } else {
         this.#state = DRAINING;
-        queueMicrotask(() => this.#drain().catch(internalError));
+        queueMicrotask(() => this.#carryOn());
       }
     } else {
       this.#tasks.push({ fn: fn as Task['fn'], args, context: captureContext() });
@@ -106,10 +108,15 @@ export class BackgroundTasks {
       const { method, url } = this.#origin;
       debug('list start %s %s: %d tasks%s', method, pathOf(url), this.#tasks?.length ?? 0, this.#skipReason ? ' (skipped)' : '');
     }
-    this.#drain().catch(internalError);
+    this.#carryOn();
   }
 
-  async #drain(): Promise<void> {
+  /**
+   * Runs the list's tasks one after another. A synchronous task's outcome is known at once, so a list of them
+   * runs in one go; an async one ends this call, and its outcome calls #resume, which carries on from there.
+   * No async function here: a suspended frame and its promises per pending task cost memory and CPU.
+   */
+  #drain(): void {
     const scheduler = this.#scheduler;
     const origin = this.#origin as Origin;
     const tasks = this.#tasks as Array<Task | undefined>;
@@ -119,28 +126,44 @@ export class BackgroundTasks {
         const batch = tasks.slice(this.#next) as Task[];
         tasks.fill(undefined, this.#next);
         this.#next = tasks.length;
-        await scheduler.enqueue(batch, origin);
-        continue;
+        scheduler.enqueue(batch, origin).then(() => this.#carryOn(), internalError);
+        return;
       }
       const task = tasks[this.#next] as Task;
       tasks[this.#next++] = undefined; // let the task's arguments go as soon as it starts
       if (this.#skipReason !== undefined) {
         scheduler.skip(task, origin, this.#skipReason);
-      } else {
-        const outcome = scheduler.run(task, origin);
-        // A synchronous task's outcome is known at once: no await, so a list of them runs in one go.
-        const ok = typeof outcome === 'boolean' ? outcome : await outcome;
-        if (!ok && scheduler.settings.stopOnError) this.#skipReason = 'an earlier task failed and stopOnError is set';
+        continue;
       }
+      this.#resume ??= (ok) => {
+        this.#settled(ok);
+        this.#carryOn();
+      };
+      const ok = scheduler.run(task, origin, this.#resume);
+      if (ok === undefined) return; // still running: #resume takes over
+      this.#settled(ok);
     }
     if (debug.enabled) debug('list end %s %s', origin.method, pathOf(origin.url));
     this.#tasks = undefined;
     this.#next = 0;
     this.#state = IDLE;
   }
+
+  #settled(ok: boolean): void {
+    if (!ok && this.#scheduler.settings.stopOnError) this.#skipReason = 'an earlier task failed and stopOnError is set';
+  }
+
+  /** Continues the drain from a callback, where a throw would otherwise become an unhandled rejection. */
+  #carryOn(): void {
+    try {
+      this.#drain();
+    } catch (error) {
+      internalError(error);
+    }
+  }
 }
 
-/** The drain never rejects by design; if it ever does, say so rather than leave an unhandled rejection. */
+/** The drain never throws by design; if it ever does, say so rather than leave an unhandled rejection. */
 function internalError(error: unknown): void {
   console.error(`express-background-tasks: internal error, please report it: ${describeError(error)}`);
 }

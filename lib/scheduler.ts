@@ -8,6 +8,9 @@ import { callInScope, TaskScope } from './task-context.js';
 import { definitionOf } from './define-task.js';
 import { checkTimeout, checkOptionsObject } from './validate.js';
 
+/** Called with a task's outcome (true: it succeeded) once an asynchronous task has settled. */
+export type Resume = (ok: boolean) => void;
+
 /** Counters: `queued` and `running` are now; the rest are totals since the middleware was created. */
 export interface Stats {
   /** Tasks added and not yet started, whether or not their response has finished. */
@@ -77,18 +80,23 @@ export class Scheduler {
   }
 
   /**
-   * Runs one queued task in this process once a slot is free, and tells whether it succeeded: at once for
-   * a synchronous task, through a promise otherwise.
+   * Runs one queued task in this process once a slot is free, and tells whether it succeeded: returns the
+   * outcome of a synchronous task at once, or undefined and calls `resume(ok)` later. A callback rather than
+   * a promise: a pending task then holds one promise reaction instead of a chain of promises.
    */
-  run(task: Task, origin: Origin): boolean | Promise<boolean> {
+  run(task: Task, origin: Origin, resume: Resume): boolean | undefined {
     if (this.#slotsInUse < this.settings.concurrency) {
       this.#slotsInUse++;
-      return this.#start(task, origin);
+      return this.#start(task, origin, resume);
     }
-    return new Promise<void>((resolve) => this.#slotWaiters.push(resolve)).then(() => this.#start(task, origin));
+    this.#slotWaiters.push(() => {
+      const ok = this.#start(task, origin, resume);
+      if (ok !== undefined) resume(ok);
+    });
+    return undefined;
   }
 
-  #start(task: Task, origin: Origin): boolean | Promise<boolean> {
+  #start(task: Task, origin: Origin, resume: Resume): boolean | undefined {
     this.#queued--;
     this.#running++;
     const started = debug.enabled ? performance.now() : 0;
@@ -103,23 +111,24 @@ export class Scheduler {
       }
       if (!isThenable(result)) return this.#end('succeeded', undefined, task, origin, 1, started);
       this.#active.add(scope);
-      return Promise.resolve(result).then(
-        () => {
-          this.#active.delete(scope);
-          return this.#end('succeeded', undefined, task, origin, 1, started);
-        },
-        (error: unknown) => {
-          this.#active.delete(scope);
-          return this.#end('failed', error, task, origin, 1, started);
-        },
+      const settle = (status: Status, error: unknown): void => {
+        this.#active.delete(scope);
+        resume(this.#end(status, error, task, origin, 1, started));
+      };
+      // Promise.resolve() returns a native promise as it is, and tames a foreign thenable.
+      Promise.resolve(result).then(
+        () => settle('succeeded', undefined),
+        (error: unknown) => settle('failed', error),
       );
+      return undefined;
     }
     const running = new RunningTask();
     this.#active.add(running);
-    return runTask(task, this.settings.timeout, running).then((outcome) => {
+    runTask(task, this.settings.timeout, running).then((outcome) => {
       this.#active.delete(running);
-      return this.#end(outcome.status, outcome.error, task, origin, outcome.attempts, started);
+      resume(this.#end(outcome.status, outcome.error, task, origin, outcome.attempts, started));
     });
+    return undefined;
   }
 
   #end(status: Status, error: unknown, task: Task, origin: Origin, attempts: number, started: number): boolean {
@@ -157,10 +166,11 @@ export class Scheduler {
     );
   }
 
+  /** Hands a freed slot straight to the first waiting list, on a microtask so that lists never nest in each other's stacks. */
   #releaseSlot(): void {
     const next = this.#slotWaiters.shift();
     if (next === undefined) this.#slotsInUse--;
-    else next();
+    else queueMicrotask(next);
   }
 
   /** Counts and reports one outcome; `fn` is undefined for a waitUntil promise. Names are worked out only when needed. */
