@@ -1,6 +1,5 @@
 // The running task's own scope (its AbortSignal, read with taskSignal(); its queue id, read with taskId()) and request-context capture.
-import { AsyncLocalStorage } from 'node:async_hooks';
-import type { ContextRunner } from './task.js';
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 
 /**
  * One attempt of one task. The AbortController is made only if the task asks for its signal,
@@ -40,13 +39,13 @@ const taskIds = new AsyncLocalStorage<string>();
 /** Calls `fn(...args)` with `scope` as the current task, inside the captured request context if any. */
 export function callInScope(
   scope: TaskScope,
-  context: ContextRunner | undefined,
+  context: AsyncResource | undefined,
   fn: (...args: never[]) => unknown,
   args: readonly unknown[],
 ): unknown {
   if (context === undefined) return scopes.run(scope, fn, ...(args as never[]));
-  // Enter our store inside the snapshot: entering it outside would be hidden when the snapshot restores its context.
-  return context(() => scopes.run(scope, fn, ...(args as never[])));
+  // Enter our store inside the captured context: entered outside, it would be hidden when that context is restored.
+  return context.runInAsyncScope(scopes.run, scopes, scope, fn, ...(args as never[]));
 }
 
 /**
@@ -77,7 +76,11 @@ export function taskId(): string | undefined {
   return taskIds.getStore();
 }
 
-/** Captures the whole current AsyncLocalStorage context, to run a task in it later. */
-export function captureContext(): ContextRunner {
-  return AsyncLocalStorage.snapshot() as ContextRunner;
+/**
+ * Captures the whole current AsyncLocalStorage context, to run a task in it later. A bare AsyncResource does
+ * what AsyncLocalStorage.snapshot() does, without the bound function and its defined properties (several
+ * times faster per addTask).
+ */
+export function captureContext(): AsyncResource {
+  return new AsyncResource('express-background-tasks');
 }

@@ -1,14 +1,12 @@
 // What one accepted task holds while it waits: its function, its arguments, and little more.
+import type { AsyncResource } from 'node:async_hooks';
 import { definitionOf } from './define-task.js';
-
-/** Runs a function inside a captured AsyncLocalStorage context (from `AsyncLocalStorage.snapshot()`). */
-export type ContextRunner = <R>(fn: () => R) => R;
 
 export interface Task {
   readonly fn: (...args: never[]) => unknown;
   readonly args: readonly unknown[];
   /** The request context the task was added in; undefined for a list's first task, which the drain itself runs in. */
-  readonly context: ContextRunner | undefined;
+  readonly context: AsyncResource | undefined;
 }
 
 /** Where a task came from, for onError and debug output. */
