@@ -1,4 +1,5 @@
 // A benchmark server in its own process: the seed's app on the built package (dist/), tasks run one of four ways.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,7 +15,8 @@ const { backgroundTasks } = require('../dist/index.js');
  * argv[2] is JSON:
  * - mechanism: 'none' (bare Express, the task called fire-and-forget), 'empty' (bare plus a middleware that only calls next()),
  *   'middleware' (ours),
- *   'finish' (a hand-rolled middleware with an eager res.on('finish') loop), 'on-finished' (the same, lazy, on on-finished)
+ *   'finish' (a hand-rolled middleware with an eager res.on('finish') loop), 'on-finished' (the same, lazy, on on-finished),
+ *   'on-finished-als' (the same, each task run inside AsyncLocalStorage.run(), as anything with a per-task store does)
  * - task: 'trivial' | 'sleep' (sleepMs) | 'gate' (waits until the parent opens it) | 'mark' (records its start delay)
  */
 const config = JSON.parse(process.argv[2] ?? '{}');
@@ -89,25 +91,30 @@ function finishLoop(_req, res, next) {
   next();
 }
 
-/** The floor for a listener that also catches aborts: on-finished attached lazily, at the first task. */
-function onFinishedLoop(_req, res, next) {
-  let list;
-  res.locals.background = {
-    addTask(fn, ...args) {
-      if (list !== undefined) return void list.push([fn, args]);
-      list = [[fn, args]];
-      onFinished(res, async () => {
-        for (const [f, a] of list) {
-          try {
-            await f(...a);
-          } catch (error) {
-            reportFailure(error);
+/**
+ * The floor for a listener that also catches aborts: on-finished attached lazily, at the first task. With `store`,
+ * each task runs inside `als.run()`, the floor for anything that gives a task a store of its own (taskSignal() does).
+ */
+function onFinishedLoop(store) {
+  return (_req, res, next) => {
+    let list;
+    res.locals.background = {
+      addTask(fn, ...args) {
+        if (list !== undefined) return void list.push([fn, args]);
+        list = [[fn, args]];
+        onFinished(res, async () => {
+          for (const [f, a] of list) {
+            try {
+              await (store === undefined ? f(...a) : store.run(a, f, ...a));
+            } catch (error) {
+              reportFailure(error);
+            }
           }
-        }
-      });
-    },
+        });
+      },
+    };
+    next();
   };
-  next();
 }
 
 const app = express();
@@ -126,7 +133,8 @@ if (config.task === 'mark') {
 }
 if (mechanism === 'middleware') app.use(background);
 else if (mechanism === 'finish') app.use(finishLoop);
-else if (mechanism === 'on-finished') app.use(onFinishedLoop);
+else if (mechanism === 'on-finished') app.use(onFinishedLoop());
+else if (mechanism === 'on-finished-als') app.use(onFinishedLoop(new AsyncLocalStorage()));
 else if (mechanism === 'empty') app.use((_req, _res, next) => next());
 else if (mechanism !== 'none') throw new TypeError(`bench server: unknown mechanism "${mechanism}"`);
 

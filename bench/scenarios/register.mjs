@@ -11,6 +11,11 @@ export async function run(ctx) {
     { name: 'bare', label: 'bare Express 5, task called fire-and-forget', config: { mechanism: 'none' } },
     { name: 'finish', label: "hand-rolled middleware, res.on('finish') loop", config: { mechanism: 'finish' } },
     { name: 'onFinished', label: 'hand-rolled, lazy onFinished() loop (reference)', config: { mechanism: 'on-finished' } },
+    {
+      name: 'onFinishedAls',
+      label: 'the same, each task in AsyncLocalStorage.run() (reference)',
+      config: { mechanism: 'on-finished-als' },
+    },
     { name: 'middleware', label: 'backgroundTasks()', config: { mechanism: 'middleware' } },
   ];
   await Promise.all(systems.map(async (system) => (system.server = await ctx.start(startServer({ ...system.config, task: 'trivial' })))));
@@ -26,7 +31,9 @@ export async function run(ctx) {
       "The seed's handler answers `{ message }` and has `sendEmail(email)` (an async function that only counts) run after the " +
       'response. The hand-rolled middleware is what one writes without the package: a list in `res.locals` and an eager ' +
       "`res.on('finish')` listener that runs it. The lazy `onFinished()` version is the floor for a listener that also " +
-      'sees aborted responses, which `finish` never does.',
+      'sees aborted responses, which `finish` never does; with each task in `AsyncLocalStorage.run()`, it is the floor for a ' +
+      'task with a store of its own, which `taskSignal()` needs (on Node 20 the first `run()` turns on async hooks for the ' +
+      'whole process).',
     table: { head: THROUGHPUT_HEAD, rows: throughputRows(systems, samples) },
     figures: [
       figure('Register: CPU/request, bare ÷ middleware', cpuRatio(samples, 'middleware', 'bare'), { target: 0.95, chart: true }),
@@ -35,6 +42,12 @@ export async function run(ctx) {
         chart: true,
       }),
       figure('Register: CPU/request, onFinished() ÷ middleware', cpuRatio(samples, 'middleware', 'onFinished'), { chart: true }),
+      figure('Register: CPU/request, onFinished() + AsyncLocalStorage ÷ middleware', cpuRatio(samples, 'middleware', 'onFinishedAls'), {
+        chart: true,
+      }),
+      figure('Register: CPU/request, bare ÷ onFinished() (the floor on-finished sets)', cpuRatio(samples, 'onFinished', 'bare'), {
+        chart: true,
+      }),
       figure('Register: req/s, middleware ÷ bare', rpsRatio(samples, 'middleware', 'bare'), { chart: true }),
       figure("Register: req/s, middleware ÷ res.on('finish')", rpsRatio(samples, 'middleware', 'finish'), { chart: true }),
     ],
