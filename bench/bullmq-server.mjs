@@ -1,5 +1,6 @@
 // A benchmark server for bench/bullmq.mjs: the seed's POST /register on the built package, its task run in-process or queued on BullMQ.
 import { createRequire } from 'node:module';
+import { serveCommands } from './lib/commands.mjs';
 
 const require = createRequire(import.meta.url);
 const express = require('express');
@@ -59,13 +60,4 @@ const commands = {
   },
 };
 
-process.on('message', async ({ id, cmd }) => {
-  try {
-    const command = commands[cmd];
-    if (command === undefined) throw new Error(`unknown command "${cmd}"`);
-    process.send({ id, result: await command() });
-  } catch (error) {
-    process.send({ id, error: String(error?.stack ?? error) });
-  }
-});
-process.on('disconnect', () => process.exit(0));
+serveCommands(commands);

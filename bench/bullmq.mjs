@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cpuSeconds, killAll, pinLoadGenerator, pinning, startServer } from './lib/child.mjs';
 import { load } from './lib/load.mjs';
 import { figure } from './lib/result.mjs';
-import { interleavedRounds, medianOf, medianRatio } from './lib/rounds.mjs';
+import { interleavedRounds, medianCell, medianRatio, ratioCell } from './lib/rounds.mjs';
 import { count, fixed } from './lib/stats.mjs';
 
 export const id = 'bullmq';
@@ -169,22 +169,10 @@ export async function run(ctx) {
       const own = samples[system.name];
       return [
         system.label,
-        fixed(
-          medianOf(own, (s) => s.rps),
-          0,
-        ),
-        fixed(
-          medianOf(own, (s) => s.cpuPerRequestUs),
-          1,
-        ),
-        fixed(
-          medianOf(own, (s) => s.redisCpuPerRequestUs),
-          1,
-        ),
-        fixed(
-          medianRatio(own, inProcess, (s) => s.rps),
-          3,
-        ),
+        medianCell(own, (s) => s.rps, 0),
+        medianCell(own, (s) => s.cpuPerRequestUs, 1),
+        medianCell(own, (s) => s.redisCpuPerRequestUs, 1),
+        ratioCell(own, inProcess, (s) => s.rps, 3),
       ];
     });
 

@@ -3,6 +3,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { serveCommands } from './lib/commands.mjs';
 import { percentiles } from './lib/stats.mjs';
 
 const require = createRequire(import.meta.url);
@@ -231,13 +232,4 @@ const commands = {
   },
 };
 
-process.on('message', async ({ id, cmd }) => {
-  try {
-    const command = commands[cmd];
-    if (command === undefined) throw new Error(`unknown command "${cmd}"`);
-    process.send({ id, result: await command() });
-  } catch (error) {
-    process.send({ id, error: String(error?.stack ?? error) });
-  }
-});
-process.on('disconnect', () => process.exit(0));
+serveCommands(commands);

@@ -1,5 +1,5 @@
 // Interleaved rounds: every system warmed, then measured A B A B ... so that drift hits them all alike.
-import { median } from './stats.mjs';
+import { fixed, median } from './stats.mjs';
 
 /**
  * Runs `measure(system)` for each system in turn, `rounds` times, after one `warm(system)` each.
@@ -28,4 +28,14 @@ export function medianRatio(numerators, denominators, pick) {
 /** The median over rounds of one measure of a system. */
 export function medianOf(samples, pick) {
   return median(samples.map(pick));
+}
+
+/** A table cell: the median over rounds of one measure, with `digits` decimals. */
+export function medianCell(samples, pick, digits) {
+  return fixed(medianOf(samples, pick), digits);
+}
+
+/** A table cell: the median per-round ratio between two systems, with `digits` decimals. */
+export function ratioCell(numerators, denominators, pick, digits) {
+  return fixed(medianRatio(numerators, denominators, pick), digits);
 }

@@ -1,6 +1,6 @@
 // Throughput rounds shared by the scenarios that compare systems on one route: req/s and server CPU per request.
 import { load } from './load.mjs';
-import { interleavedRounds, medianOf, medianRatio } from './rounds.mjs';
+import { interleavedRounds, medianCell, medianRatio, ratioCell } from './rounds.mjs';
 import { fixed } from './stats.mjs';
 
 /**
@@ -27,22 +27,10 @@ export function throughputRows(systems, samples) {
     const own = samples[system.name];
     return [
       system.label,
-      fixed(
-        medianOf(own, (s) => s.rps),
-        0,
-      ),
-      fixed(
-        medianOf(own, (s) => s.cpuPerRequestUs),
-        1,
-      ),
-      fixed(
-        medianRatio(base, own, (s) => s.cpuPerRequestUs),
-        3,
-      ),
-      fixed(
-        medianRatio(own, base, (s) => s.rps),
-        3,
-      ),
+      medianCell(own, (s) => s.rps, 0),
+      medianCell(own, (s) => s.cpuPerRequestUs, 1),
+      ratioCell(base, own, (s) => s.cpuPerRequestUs, 3),
+      ratioCell(own, base, (s) => s.rps, 3),
     ];
   });
 }

@@ -2,7 +2,7 @@
 import { startServer } from '../lib/child.mjs';
 import { load } from '../lib/load.mjs';
 import { figure } from '../lib/result.mjs';
-import { interleavedRounds, medianOf, medianRatio } from '../lib/rounds.mjs';
+import { interleavedRounds, medianCell, medianRatio } from '../lib/rounds.mjs';
 import { fixed, percentiles } from '../lib/stats.mjs';
 
 export const id = 'latency';
@@ -48,22 +48,10 @@ export async function run(ctx) {
     const own = samples[system.name];
     return [
       system.label,
-      fixed(
-        medianOf(own, (s) => s.rps),
-        0,
-      ),
-      fixed(
-        medianOf(own, (s) => s.pending),
-        0,
-      ),
-      fixed(
-        medianOf(own, (s) => s.p50 * 1000),
-        0,
-      ),
-      fixed(
-        medianOf(own, (s) => s.p99 * 1000),
-        0,
-      ),
+      medianCell(own, (s) => s.rps, 0),
+      medianCell(own, (s) => s.pending, 0),
+      medianCell(own, (s) => s.p50 * 1000, 0),
+      medianCell(own, (s) => s.p99 * 1000, 0),
     ];
   });
   const [fast, slow] = [samples.sleep0, samples.sleep50];
