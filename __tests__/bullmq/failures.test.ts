@@ -3,8 +3,8 @@ import request from 'supertest';
 import { bullmqRunner, runWorker } from '../../lib/bullmq/index.js';
 import { defineTask, type TaskInfo, taskId, taskSignal } from '../../lib/index.js';
 import { deferred, settled } from '../helpers.js';
-import { appWith, Closer, inspectQueue, jobsLeft, nextOutcomes } from './support.js';
-import { deadRedisUrl, describeWithRedis, hasRedisServer, type RedisServer, startRedis, uniqueQueueName } from './redis.js';
+import { appWith, Closer, inspectQueue, jobsLeft, nextOutcomes, useRedis } from './support.js';
+import { deadRedisUrl, describeWithRedis, hasRedisServer, startRedis, uniqueQueueName } from './redis.js';
 
 const sendEmail = defineTask('sendEmail', (_email: string) => undefined);
 
@@ -54,14 +54,8 @@ describe('Redis unreachable from the start (no Redis needed)', () => {
 });
 
 describeWithRedis('Redis lost, and workers closed with jobs in flight', () => {
-  let redis: RedisServer;
-  const closer = new Closer();
-
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterEach(() => closer.closeAll());
-  afterAll(() => redis?.stop());
+  const redis = useRedis();
+  const { closer } = redis;
 
   // Needs a server of its own to stop; under CI=true it always runs (and fails without redis-server).
   (hasRedisServer() || process.env.CI === 'true' ? test : test.skip)(
@@ -104,8 +98,8 @@ describeWithRedis('Redis lost, and workers closed with jobs in flight', () => {
 
   test('close() waits for the jobs in flight: they finish, are recorded in Redis, and only then does close() resolve', async () => {
     const queueName = uniqueQueueName('close-wait');
-    const runner = closer.add(bullmqRunner({ connection: redis.url, queueName }));
-    const queue = inspectQueue(closer, redis.url, queueName);
+    const runner = closer.add(bullmqRunner({ connection: redis.server.url, queueName }));
+    const queue = inspectQueue(closer, redis.server.url, queueName);
     const started = deferred<string | undefined>();
     const gate = deferred();
     const slow = defineTask('slow', async () => {
@@ -119,7 +113,7 @@ describeWithRedis('Redis lost, and workers closed with jobs in flight', () => {
     });
     await request(app).get('/').expect(200);
     await settled(middleware);
-    const worker = runWorker({ connection: redis.url, queueName, tasks: [slow] });
+    const worker = runWorker({ connection: redis.server.url, queueName, tasks: [slow] });
     const id = await started.promise;
 
     let gateOpened = false;
@@ -141,8 +135,8 @@ describeWithRedis('Redis lost, and workers closed with jobs in flight', () => {
 
   test('at the close() deadline the signals abort, and a task that stops hands its job back for another worker to run again', async () => {
     const queueName = uniqueQueueName('close-deadline');
-    const runner = closer.add(bullmqRunner({ connection: redis.url, queueName }));
-    const queue = inspectQueue(closer, redis.url, queueName);
+    const runner = closer.add(bullmqRunner({ connection: redis.server.url, queueName }));
+    const queue = inspectQueue(closer, redis.server.url, queueName);
     const runs: Array<{ id: string | undefined; reason?: string }> = [];
     const started = deferred();
     const secondRun = deferred();
@@ -166,7 +160,7 @@ describeWithRedis('Redis lost, and workers closed with jobs in flight', () => {
     await request(app).get('/').expect(200);
     await settled(middleware);
     const failures: unknown[] = [];
-    const first = runWorker({ connection: redis.url, queueName, tasks: [stubborn], onError: (error) => failures.push(error) });
+    const first = runWorker({ connection: redis.server.url, queueName, tasks: [stubborn], onError: (error) => failures.push(error) });
     await started.promise;
     expect(await first.close({ timeout: 50 })).toEqual({ drained: false, abandoned: 1 });
     expect(runs[0]?.reason).toMatch(/^Worker closing: the close\(\) deadline of 50 ms was reached/);
@@ -175,7 +169,7 @@ describeWithRedis('Redis lost, and workers closed with jobs in flight', () => {
     expect(job?.attemptsMade).toBe(0);
     expect(failures).toEqual([]);
 
-    const second = closer.add(runWorker({ connection: redis.url, queueName, tasks: [stubborn] }));
+    const second = closer.add(runWorker({ connection: redis.server.url, queueName, tasks: [stubborn] }));
     const outcomes = nextOutcomes(second.worker, 1);
     await secondRun.promise;
     expect(runs.map((r) => r.id)).toEqual([job?.id, job?.id]);

@@ -4,30 +4,30 @@ import request from 'supertest';
 import { bullmqRunner, runWorker, type WorkerTaskInfo } from '../../lib/bullmq/index.js';
 import { defineTask, taskId, taskSignal } from '../../lib/index.js';
 import { deferred, settled } from '../helpers.js';
-import { appWith, Closer, inspectQueue, jobsLeft, nextOutcomes } from './support.js';
-import { describeWithRedis, type RedisServer, startRedis, uniqueQueueName } from './redis.js';
+import { appWith, inspectQueue, jobsLeft, nextOutcomes, useRedis } from './support.js';
+import { describeWithRedis, uniqueQueueName } from './redis.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 describeWithRedis('BullMQ runner and worker', () => {
-  let redis: RedisServer;
-  const closer = new Closer();
-
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterEach(() => closer.closeAll());
-  afterAll(() => redis?.stop());
+  const redis = useRedis();
+  const { closer } = redis;
 
   function setup(label: string) {
     const queueName = uniqueQueueName(label);
-    const runner = closer.add(bullmqRunner({ connection: redis.url, queueName }));
+    const runner = closer.add(bullmqRunner({ connection: redis.server.url, queueName }));
     const failures: Array<{ error: unknown; info: WorkerTaskInfo }> = [];
     const worker = (tasks: Parameters<typeof runWorker>[0]['tasks'], concurrency = 1) =>
       closer.add(
-        runWorker({ connection: redis.url, queueName, tasks, concurrency, onError: (error, info) => failures.push({ error, info }) }),
+        runWorker({
+          connection: redis.server.url,
+          queueName,
+          tasks,
+          concurrency,
+          onError: (error, info) => failures.push({ error, info }),
+        }),
       );
-    return { queueName, runner, failures, worker, queue: inspectQueue(closer, redis.url, queueName) };
+    return { queueName, runner, failures, worker, queue: inspectQueue(closer, redis.server.url, queueName) };
   }
 
   test('round trip: the response answers, its task is stored as documented, and a worker runs it with its args and task id', async () => {

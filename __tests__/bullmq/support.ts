@@ -3,6 +3,7 @@ import type { Job, Worker } from 'bullmq';
 import { Queue } from 'bullmq';
 import { type BackgroundTasksOptions, type BackgroundTasksMiddleware, backgroundTasks } from '../../lib/index.js';
 import { loadExpress } from '../helpers.js';
+import { type RedisServer, startRedis } from './redis.js';
 
 const express = loadExpress();
 
@@ -64,4 +65,22 @@ export function inspectQueue(closer: Closer, url: string, queueName: string): Qu
 export async function jobsLeft(queue: Queue): Promise<number> {
   const counts = await queue.getJobCounts('wait', 'active', 'delayed', 'waiting-children', 'completed', 'failed', 'prioritized');
   return Object.values(counts).reduce((sum, n) => sum + n, 0);
+}
+
+/** Called in a describe block: a redis-server for the block (started before its tests, stopped after), and a Closer emptied after each test. */
+export function useRedis(): { readonly closer: Closer; readonly server: RedisServer } {
+  const closer = new Closer();
+  let server: RedisServer | undefined;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterEach(() => closer.closeAll());
+  afterAll(() => server?.stop());
+  return {
+    closer,
+    get server(): RedisServer {
+      if (server === undefined) throw new Error('useRedis(): the server is started in beforeAll; read it inside a test');
+      return server;
+    },
+  };
 }
