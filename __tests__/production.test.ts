@@ -1,8 +1,9 @@
 // Production controls in one process: drain(), taskSignal(), timeout, concurrency and maxQueued.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { Agent, createServer, get as httpGet } from 'node:http';
 import request from 'supertest';
 import { BackgroundTasksFullError, type TaskInfo, backgroundTasks, taskSignal } from '../lib/index.js';
-import { type Deferred, deferred, loadExpress, settled } from './helpers.js';
+import { close, type Deferred, deferred, listen, loadExpress, settled } from './helpers.js';
 
 const express = loadExpress();
 
@@ -198,6 +199,47 @@ describe('concurrency', () => {
     await settled(bg);
     expect(started).toEqual(['a', 'b', 'c']);
     expect(bg.stats()).toMatchObject({ running: 0, queued: 0, succeeded: 3 });
+  });
+
+  it('hands a freed slot on without nesting: thousands of waiting lists of synchronous tasks run without a stack overflow', async () => {
+    const bg = backgroundTasks({ concurrency: 1 });
+    const gate = deferred();
+    const holding = deferred();
+    let ran = 0;
+    const app = appWith(bg, (res, req) => {
+      if (req.query.hold === '1') {
+        res.locals.background.addTask(async () => {
+          holding.resolve();
+          await gate.promise;
+        });
+      } else {
+        res.locals.background.addTask(() => {
+          ran++;
+        });
+      }
+      res.end();
+    });
+    const server = createServer(app);
+    const port = await listen(server);
+    const agent = new Agent({ keepAlive: true, maxSockets: 50 });
+    try {
+      const get = (path: string): Promise<void> =>
+        new Promise((resolve, reject) => {
+          httpGet({ port, host: '127.0.0.1', path, agent }, (res) => res.resume().on('end', resolve)).on('error', reject);
+        });
+      await get('/?hold=1');
+      await holding.promise;
+      const lists = 5000;
+      for (let sent = 0; sent < lists; sent += 250) await Promise.all(Array.from({ length: 250 }, () => get('/')));
+      expect(bg.stats()).toMatchObject({ running: 1, queued: lists });
+      gate.resolve();
+      await settled(bg);
+      expect(ran).toBe(lists);
+      expect(bg.stats()).toMatchObject({ running: 0, queued: 0, succeeded: lists + 1, failed: 0 });
+    } finally {
+      agent.destroy();
+      await close(server);
+    }
   });
 });
 

@@ -4,7 +4,7 @@ import onFinished from 'on-finished';
 import { checkJsonArgs } from './json-args.js';
 import type { SkipPredicate } from './options.js';
 import { debug, describeError, pathOf } from './report.js';
-import type { Scheduler } from './scheduler.js';
+import type { Resume, Scheduler } from './scheduler.js';
 import { type Origin, type Task, taskName } from './task.js';
 import { captureContext } from './task-context.js';
 import { definitionOf } from './define-task.js';
@@ -30,7 +30,7 @@ export class BackgroundTasks {
   /** Why later tasks are skipped, once the response was skipped or a task failed under stopOnError. */
   #skipReason: string | undefined;
   /** Carries the drain on after an async task; made at the list's first async task. */
-  #resume: ((ok: boolean) => void) | undefined;
+  #resume: Resume | undefined;
 
   /** @internal Made by the middleware; apps use `res.locals.background`. */
   constructor(scheduler: Scheduler, req: IncomingMessage, res: ServerResponse) {
