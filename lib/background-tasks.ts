@@ -1,14 +1,11 @@
 // One response's task list: addTask and waitUntil, and the drain that starts when the response finishes.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import onFinished from 'on-finished';
-import { checkJsonArgs } from './json-args.js';
-import type { SkipPredicate } from './options.js';
-import { debug, describeError, pathOf } from './report.js';
+import { invalid, received } from './check.js';
+import { debug, describeError, pathOf, warn } from './report.js';
 import type { Resume, Scheduler } from './scheduler.js';
-import { type Origin, type Task, taskName } from './task.js';
+import type { Origin, Task } from './task.js';
 import { captureContext } from './task-context.js';
-import { definitionOf } from './define-task.js';
-import { received } from './validate.js';
 
 const OPEN = 0; // the response has not finished: tasks wait
 const DRAINING = 1; // tasks are running one after another
@@ -47,21 +44,15 @@ export class BackgroundTasks {
    */
   addTask<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): void {
     if (typeof fn !== 'function') {
-      throw new TypeError(`addTask(fn, ...args): argument "fn" must be a function; received ${received(fn)}`);
+      invalid(`addTask(fn, ...args): argument "fn" must be a function; received ${received(fn)}`);
     }
-    const settings = this.#scheduler.settings;
-    if (settings.runner !== undefined && definitionOf(fn) === undefined) {
-      throw new TypeError(
-        `addTask(): task "${taskName(fn)}" must be made with defineTask(name, fn) when a queue runner is set, so that a worker can find it by name`,
-      );
-    }
-    if (settings.checkArgs) checkJsonArgs(taskName(fn), args);
-    this.#scheduler.accept();
+    // The drain starts from the first task's async context (on-finished binds its listener to it), so that task
+    // needs no capture of its own. Later ones might come from any context (als.run() keeps the same async
+    // resource), so they capture theirs.
+    const first = this.#tasks === undefined;
+    const task = this.#scheduler.admit(fn as Task['fn'], args, first ? noContext : captureContext);
     if (this.#tasks === undefined) {
-      // The drain starts from this call's async context (on-finished binds its listener to it), so the
-      // first task needs no capture of its own. Later ones might come from any context (als.run() keeps
-      // the same async resource), so they capture theirs.
-      this.#tasks = [{ fn: fn as Task['fn'], args, context: undefined }];
+      this.#tasks = [task];
       if (this.#state === OPEN) {
         onFinished(this.#res as ServerResponse, () => this.#finish());
       } else {
@@ -69,7 +60,7 @@ export class BackgroundTasks {
         queueMicrotask(() => this.#carryOn());
       }
     } else {
-      this.#tasks.push({ fn: fn as Task['fn'], args, context: captureContext() });
+      this.#tasks.push(task);
     }
   }
 
@@ -79,7 +70,7 @@ export class BackgroundTasks {
    */
   waitUntil(promise: PromiseLike<unknown>): void {
     if (promise === null || typeof promise !== 'object' || typeof (promise as PromiseLike<unknown>).then !== 'function') {
-      throw new TypeError(`waitUntil(promise): argument "promise" must be a promise; received ${received(promise)}`);
+      invalid(`waitUntil(promise): argument "promise" must be a promise; received ${received(promise)}`);
     }
     this.#scheduler.watch(promise, this.#where());
   }
@@ -92,18 +83,13 @@ export class BackgroundTasks {
 
   /** The response is finished (or its connection gone): decide whether to skip, let go of req and res, start. */
   #finish(): void {
-    const req = this.#req as Parameters<SkipPredicate>[0];
-    const res = this.#res as Parameters<SkipPredicate>[1];
+    const req = this.#req as IncomingMessage;
+    const res = this.#res as ServerResponse;
     this.#origin = this.#where();
     this.#req = undefined;
     this.#res = undefined;
     this.#state = DRAINING;
-    try {
-      if (this.#scheduler.settings.skip(req, res)) this.#skipReason = `skip() said so for status ${res.statusCode}`;
-    } catch (error) {
-      // Nothing added is dropped over a faulty predicate: report it, and run the tasks.
-      console.error(`express-background-tasks: skip() threw; running the tasks anyway: ${describeError(error)}`);
-    }
+    this.#skipReason = this.#scheduler.skipReason(req, res);
     if (debug.enabled) {
       const { method, url } = this.#origin;
       debug('list start %s %s: %d tasks%s', method, pathOf(url), this.#tasks?.length ?? 0, this.#skipReason ? ' (skipped)' : '');
@@ -120,13 +106,14 @@ export class BackgroundTasks {
     const scheduler = this.#scheduler;
     const origin = this.#origin as Origin;
     const tasks = this.#tasks as Array<Task | undefined>;
+    const queued = scheduler.queue !== undefined;
     while (this.#next < tasks.length) {
-      if (scheduler.settings.runner !== undefined && this.#skipReason === undefined) {
+      if (queued && this.#skipReason === undefined) {
         // A queue takes the whole list at once, so it can chain the jobs in order.
         const batch = tasks.slice(this.#next) as Task[];
         tasks.fill(undefined, this.#next);
         this.#next = tasks.length;
-        scheduler.enqueue(batch, origin).then(() => this.#carryOn(), internalError);
+        scheduler.handOff(batch, origin).then(() => this.#carryOn(), internalError);
         return;
       }
       const task = tasks[this.#next] as Task;
@@ -135,13 +122,13 @@ export class BackgroundTasks {
         scheduler.skip(task, origin, this.#skipReason);
         continue;
       }
-      this.#resume ??= (ok) => {
-        this.#settled(ok);
+      this.#resume ??= (proceed) => {
+        this.#settled(proceed);
         this.#carryOn();
       };
-      const ok = scheduler.run(task, origin, this.#resume);
-      if (ok === undefined) return; // still running: #resume takes over
-      this.#settled(ok);
+      const proceed = scheduler.run(task, origin, this.#resume);
+      if (proceed === undefined) return; // still running: #resume takes over
+      this.#settled(proceed);
     }
     if (debug.enabled) debug('list end %s %s', origin.method, pathOf(origin.url));
     this.#tasks = undefined;
@@ -149,8 +136,8 @@ export class BackgroundTasks {
     this.#state = IDLE;
   }
 
-  #settled(ok: boolean): void {
-    if (!ok && this.#scheduler.settings.stopOnError) this.#skipReason = 'an earlier task failed and stopOnError is set';
+  #settled(proceed: boolean): void {
+    if (!proceed) this.#skipReason = 'an earlier task failed and stopOnError is set';
   }
 
   /** Continues the drain from a callback, where a throw would otherwise become an unhandled rejection. */
@@ -165,5 +152,9 @@ export class BackgroundTasks {
 
 /** The drain never throws by design; if it ever does, say so rather than leave an unhandled rejection. */
 function internalError(error: unknown): void {
-  console.error(`express-background-tasks: internal error, please report it: ${describeError(error)}`);
+  warn(`internal error, please report it: ${describeError(error)}`);
+}
+
+function noContext(): undefined {
+  return undefined;
 }

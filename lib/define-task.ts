@@ -1,5 +1,5 @@
 // defineTask(): a named task with its own retries, backoff and timeout, still callable like the function it wraps.
-import { checkCount, checkOptionsObject, checkTimeout, fail, received } from './validate.js';
+import { checkInteger, checkTimeout, fail, invalid, parseWithTable, received } from './check.js';
 
 export interface Backoff {
   /** 'fixed' waits `delay` ms between attempts; 'exponential' waits delay * 2^(attempt - 1), as BullMQ does. */
@@ -17,7 +17,7 @@ export interface TaskOptions {
   readonly timeout?: number;
 }
 
-/** What defineTask() recorded, read by the runners. */
+/** What defineTask() recorded; read once, when a task is accepted (see policy.ts). */
 export interface TaskDefinition {
   readonly name: string;
   readonly retries: number;
@@ -33,15 +33,22 @@ export type DefinedTask<A extends unknown[] = unknown[], R = unknown> = ((...arg
 
 const WHERE = 'defineTask()';
 
+/** defineTask()'s options: known keys, defaults and checks in one table. */
+const TASK_OPTIONS = {
+  retries: (value: unknown) => checkInteger(WHERE, 'retries', value, { min: 0, fallback: 0, infinity: false }),
+  backoff: (value: unknown) => checkBackoff(value),
+  timeout: (value: unknown) => checkTimeout(WHERE, 'timeout', value, { fallback: undefined }),
+};
+
 function checkBackoff(value: unknown): Backoff | undefined {
   if (value === undefined) return undefined;
   if (value === null || typeof value !== 'object') fail(WHERE, 'backoff', "an object like { type: 'fixed', delay: 1000 }", value);
   const { type, delay, ...rest } = value as Record<string, unknown>;
   const extra = Object.keys(rest)[0];
-  if (extra !== undefined) throw new TypeError(`${WHERE}: unknown key "backoff.${extra}"; backoff takes "type" and "delay"`);
+  if (extra !== undefined) invalid(`${WHERE}: unknown key "backoff.${extra}"; backoff takes "type" and "delay"`);
   if (type !== 'fixed' && type !== 'exponential') fail(WHERE, 'backoff.type', "'fixed' or 'exponential'", type);
   if (delay === undefined) fail(WHERE, 'backoff.delay', 'a whole number of milliseconds >= 0', delay);
-  return { type, delay: checkCount(WHERE, 'backoff.delay', delay, 0, 0, false) };
+  return { type, delay: checkInteger(WHERE, 'backoff.delay', delay, { min: 0, fallback: 0, infinity: false }) };
 }
 
 /** The wait before attempt `attempt + 1`, after `attempt` failed attempts. */
@@ -52,18 +59,12 @@ export function backoffDelay(backoff: Backoff | undefined, attempt: number): num
 
 export function defineTask<A extends unknown[], R>(name: string, fn: (...args: A) => R, options?: TaskOptions): DefinedTask<A, R> {
   if (typeof name !== 'string' || name.trim() === '') {
-    throw new TypeError(`${WHERE}: argument "name" must be a non-empty string; received ${received(name)}`);
+    invalid(`${WHERE}: argument "name" must be a non-empty string; received ${received(name)}`);
   }
   if (typeof fn !== 'function') {
-    throw new TypeError(`${WHERE}: argument "fn" must be a function; received ${received(fn)}`);
+    invalid(`${WHERE}: argument "fn" must be a function; received ${received(fn)}`);
   }
-  const raw = checkOptionsObject(WHERE, options, ['retries', 'backoff', 'timeout']);
-  const definition: TaskDefinition = Object.freeze({
-    name,
-    retries: checkCount(WHERE, 'retries', raw.retries, 0, 0, false),
-    backoff: checkBackoff(raw.backoff),
-    timeout: checkTimeout(WHERE, 'timeout', raw.timeout, undefined),
-  });
+  const definition: TaskDefinition = Object.freeze({ name, ...parseWithTable(WHERE, options, TASK_OPTIONS) });
   const task = function (this: unknown, ...args: A): R {
     return fn.apply(this, args);
   };

@@ -1,4 +1,23 @@
-// Errors the package throws at its callers, so that apps can tell them apart with instanceof.
+// Every error the package throws or aborts with: one class each, each with a stable `code` to match on.
+
+/** The codes below, for `switch (error.code)`. */
+export type BackgroundTasksErrorCode =
+  | 'ERR_BACKGROUND_TASKS_INVALID_ARGUMENT'
+  | 'ERR_BACKGROUND_TASKS_FULL'
+  | 'ERR_BACKGROUND_TASKS_TIMEOUT'
+  | 'ERR_BACKGROUND_TASKS_DRAIN_DEADLINE'
+  | 'ERR_BACKGROUND_TASKS_CLOSE_DEADLINE'
+  | 'ERR_BACKGROUND_TASKS_ENQUEUE'
+  | 'ERR_BACKGROUND_TASKS_NOT_IN_TASK';
+
+/**
+ * A bad option or argument. Still a `TypeError` (and named so), as callers of an API expect for bad input;
+ * the message names the option or argument and says how to fix it.
+ */
+export class InvalidArgumentError extends TypeError {
+  readonly code = 'ERR_BACKGROUND_TASKS_INVALID_ARGUMENT';
+  override readonly name = 'TypeError';
+}
 
 /**
  * Thrown by `addTask` when accepting the task would make more tasks wait than the
@@ -6,6 +25,7 @@
  * so Express's error handling (and http-errors aware handlers) answer 503.
  */
 export class BackgroundTasksFullError extends Error {
+  readonly code = 'ERR_BACKGROUND_TASKS_FULL';
   override readonly name = 'BackgroundTasksFullError';
   readonly status = 503;
   readonly statusCode = 503;
@@ -19,16 +39,50 @@ export class BackgroundTasksFullError extends Error {
   }
 }
 
-/** Builds the error a task's signal aborts with when its `timeout` expires. */
-export function timeoutError(taskName: string, ms: number): Error {
-  const error = new Error(`Background task "${taskName}" timed out after ${ms} ms`);
-  error.name = 'TimeoutError';
-  return error;
+/**
+ * What a task's signal aborts with when its `timeout` expires, and what `onError` receives. Named
+ * 'TimeoutError' like the DOM's; `instanceof TaskTimeoutError` tells it from a task's own TimeoutError.
+ */
+export class TaskTimeoutError extends Error {
+  readonly code = 'ERR_BACKGROUND_TASKS_TIMEOUT';
+  override readonly name = 'TimeoutError';
+  /** The timeout that expired, in ms. */
+  readonly timeout: number;
+
+  constructor(taskName: string, ms: number) {
+    super(`Background task "${taskName}" timed out after ${ms} ms`);
+    this.timeout = ms;
+  }
 }
 
-/** Builds the error the running tasks' signals abort with when `drain({ timeout })` gives up. */
-export function drainDeadlineError(ms: number): Error {
-  const error = new Error(`Background tasks drain deadline of ${ms} ms reached`);
-  error.name = 'AbortError';
-  return error;
+/** What the running tasks' signals abort with when `drain({ timeout })` gives up. Named 'AbortError' like the DOM's. */
+export class DrainDeadlineError extends Error {
+  readonly code = 'ERR_BACKGROUND_TASKS_DRAIN_DEADLINE';
+  override readonly name = 'AbortError';
+
+  constructor(ms: number) {
+    super(`Background tasks drain deadline of ${ms} ms reached`);
+  }
+}
+
+/** What a queue worker's running tasks' signals abort with when `close({ timeout })` gives up. Named 'AbortError'. */
+export class CloseDeadlineError extends Error {
+  readonly code = 'ERR_BACKGROUND_TASKS_CLOSE_DEADLINE';
+  override readonly name = 'AbortError';
+
+  constructor(ms: number) {
+    super(`Worker closing: the close() deadline of ${ms} ms was reached; the job goes back to the queue`);
+  }
+}
+
+/** A list of tasks could not be handed to the queue; `cause` holds Redis's or BullMQ's own error. */
+export class EnqueueError extends Error {
+  readonly code = 'ERR_BACKGROUND_TASKS_ENQUEUE';
+  override readonly name = 'EnqueueError';
+}
+
+/** taskSignal() or taskId() was called outside a background task. */
+export class NotInTaskError extends Error {
+  readonly code = 'ERR_BACKGROUND_TASKS_NOT_IN_TASK';
+  override readonly name = 'Error';
 }

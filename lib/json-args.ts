@@ -1,4 +1,5 @@
 // Refuses task arguments that would not survive a trip through JSON (and so through a queue) unchanged.
+import { invalid } from './check.js';
 
 const ALLOWED = 'strings, finite numbers, booleans, null, arrays and plain objects';
 
@@ -32,11 +33,10 @@ export function checkJsonArgs(taskName: string, args: readonly unknown[]): void 
   const visit = (value: unknown, path: string): void => {
     const bad = kind(value);
     if (bad !== undefined) {
-      throw new TypeError(`addTask(): task "${taskName}": ${path} is ${bad}, which is not JSON-safe; use only ${ALLOWED}`);
+      invalid(`addTask(): task "${taskName}": ${path} is ${bad}, which is not JSON-safe; use only ${ALLOWED}`);
     }
     if (value === null || typeof value !== 'object') return;
-    if (seen.has(value))
-      throw new TypeError(`addTask(): task "${taskName}": ${path} refers back to itself (a cycle), which is not JSON-safe`);
+    if (seen.has(value)) invalid(`addTask(): task "${taskName}": ${path} refers back to itself (a cycle), which is not JSON-safe`);
     seen.add(value);
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) visit(value[i], `${path}[${i}]`);

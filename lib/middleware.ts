@@ -1,9 +1,12 @@
 // backgroundTasks(): validates options once, then gives each request its task list at res.locals.background.
 import { IncomingMessage, type ServerResponse } from 'node:http';
 import { BackgroundTasks } from './background-tasks.js';
+import { invalid } from './check.js';
+import { InvalidArgumentError } from './errors.js';
 import './locals.js';
 import { type BackgroundTasksOptions, parseOptions } from './options.js';
-import { type DrainOptions, type DrainResult, Scheduler, type Stats } from './scheduler.js';
+import type { Stats } from './outcomes.js';
+import { type DrainOptions, type DrainResult, Scheduler } from './scheduler.js';
 
 type Next = (error?: unknown) => void;
 
@@ -21,7 +24,7 @@ const MISUSE = 'backgroundTasks was passed to app.use() itself; call it to make 
 export function backgroundTasks(options?: BackgroundTasksOptions): BackgroundTasksMiddleware {
   // app.use(backgroundTasks) calls the factory with (req, res, next): say so rather than hang the request.
   // biome-ignore lint/complexity/noArguments: the argument count is what tells the factory from the middleware.
-  if (arguments.length > 1 || options instanceof IncomingMessage) throw new TypeError(MISUSE);
+  if (arguments.length > 1 || options instanceof IncomingMessage) invalid(MISUSE);
   const scheduler = new Scheduler(parseOptions(options));
 
   const middleware = function backgroundTasksMiddleware(req: IncomingMessage, res: ServerResponse, next: Next): void {
@@ -34,7 +37,7 @@ export function backgroundTasks(options?: BackgroundTasksOptions): BackgroundTas
       // Nothing more is allocated until the first addTask: a request that adds no task costs one small object.
       locals.background = new BackgroundTasks(scheduler, req, res);
     } else if (!(existing instanceof BackgroundTasks)) {
-      next(new TypeError('res.locals.background is already set to something else; backgroundTasks() needs that name'));
+      next(new InvalidArgumentError('res.locals.background is already set to something else; backgroundTasks() needs that name'));
       return;
     }
     next();

@@ -1,23 +1,38 @@
-// The middleware's options: their types, their defaults in one object, and parsing them in one place.
-import type { Request, Response } from 'express';
-import { describeError, pathOf } from './report.js';
+// The middleware's options: their types, and one table that holds each option's default and check.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { checkBoolean, checkFunction, checkInteger, checkTimeout, type OptionTable, parseWithTable } from './check.js';
+import { InvalidArgumentError } from './errors.js';
+import { logTaskError, type TaskInfo } from './outcomes.js';
 import type { QueueRunner } from './queue-runner.js';
-import { checkBoolean, checkCount, checkFunction, checkOptionsObject, checkTimeout } from './validate.js';
-
-/** What onError learns about the task that failed (never its arguments). */
-export interface TaskInfo {
-  /** The task's defineTask name, its function's name, or 'anonymous' ('waitUntil' for waitUntil promises). */
-  readonly name: string;
-  /** The method of the request the task was added during. */
-  readonly method: string;
-  /** That request's `originalUrl`, query string included: mind what you log. */
-  readonly url: string;
-  /** How many attempts were made (1 unless the task was defined with retries). */
-  readonly attempts: number;
-}
 
 export type ErrorHandler = (error: unknown, info: TaskInfo) => void;
-export type SkipPredicate = (req: Request, res: Response) => boolean;
+
+/**
+ * The request as skip() sees it: Node's, with the Express properties most predicates read. Described here rather
+ * than imported from Express, so that the package's types compile where Express's are not installed.
+ */
+export interface SkipRequest extends IncomingMessage {
+  readonly originalUrl: string;
+  readonly path: string;
+  readonly baseUrl: string;
+  readonly params: Record<string, string>;
+  readonly query: Record<string, unknown>;
+  // biome-ignore lint/suspicious/noExplicitAny: Express types the parsed body as any.
+  readonly body: any;
+  get(name: string): string | undefined;
+}
+
+/** The response as skip() sees it: Node's, with Express's locals and header getter. */
+export interface SkipResponse extends ServerResponse {
+  readonly locals: Record<string, unknown>;
+  get(field: string): string | undefined;
+}
+
+/**
+ * Decides, when a response finishes, whether its tasks are skipped. The parameters are bivariant (as a method's
+ * are), so a predicate written against Express's own `Request` and `Response` types fits as well.
+ */
+export type SkipPredicate = { bivariant(req: SkipRequest, res: SkipResponse): boolean }['bivariant'];
 
 export interface BackgroundTasksOptions {
   /** Called once for every task that fails or times out. Default: one console.error line. */
@@ -50,29 +65,10 @@ export interface Settings {
   readonly runner: QueueRunner | undefined;
 }
 
-/** The default onError: one line naming the task and the error, never its arguments or the query string. */
-export function logTaskError(error: unknown, info: TaskInfo): void {
-  const attempts = info.attempts > 1 ? ` after ${info.attempts} attempts` : '';
-  console.error(
-    `express-background-tasks: task "${info.name}" (${info.method} ${pathOf(info.url)}) failed${attempts}: ${describeError(error)}`,
-  );
-}
-
 /** The default skip: a response that ended in a server error discards its tasks, as FastAPI does. */
-export function skipServerErrors(_req: Request, res: Response): boolean {
+export function skipServerErrors(_req: SkipRequest, res: SkipResponse): boolean {
   return res.statusCode >= 500;
 }
-
-const defaults: Settings = {
-  onError: logTaskError,
-  skip: skipServerErrors,
-  stopOnError: false,
-  timeout: Number.POSITIVE_INFINITY,
-  concurrency: Number.POSITIVE_INFINITY,
-  maxQueued: Number.POSITIVE_INFINITY,
-  checkArgs: false,
-  runner: undefined,
-};
 
 const WHERE = 'backgroundTasks()';
 
@@ -80,23 +76,27 @@ function checkRunner(value: unknown): QueueRunner | undefined {
   if (value === undefined) return undefined;
   const runner = value as Partial<QueueRunner> | null;
   if (runner === null || typeof runner !== 'object' || typeof runner.enqueue !== 'function') {
-    throw new TypeError(`${WHERE}: option "runner" must be a queue runner, such as bullmqRunner() from express-background-tasks/bullmq`);
+    throw new InvalidArgumentError(
+      `${WHERE}: option "runner" must be a queue runner, such as bullmqRunner() from express-background-tasks/bullmq`,
+    );
   }
   return value as QueueRunner;
 }
 
+/** Every option: its check and its default, in one place. */
+const OPTIONS: OptionTable<Settings> = {
+  onError: (value) => checkFunction<ErrorHandler>(WHERE, 'onError', value, { fallback: logTaskError }),
+  skip: (value) => checkFunction<SkipPredicate>(WHERE, 'skip', value, { fallback: skipServerErrors }),
+  stopOnError: (value) => checkBoolean(WHERE, 'stopOnError', value, { fallback: false }),
+  timeout: (value) => checkTimeout(WHERE, 'timeout', value, { fallback: Number.POSITIVE_INFINITY }),
+  concurrency: (value) => checkInteger(WHERE, 'concurrency', value, { min: 1, fallback: Number.POSITIVE_INFINITY, infinity: true }),
+  maxQueued: (value) => checkInteger(WHERE, 'maxQueued', value, { min: 0, fallback: Number.POSITIVE_INFINITY, infinity: true }),
+  checkArgs: (value) => checkBoolean(WHERE, 'checkArgs', value, { fallback: false }),
+  runner: checkRunner,
+};
+
 export function parseOptions(options: unknown): Settings {
-  const raw = checkOptionsObject(WHERE, options, Object.keys(defaults));
-  const runner = checkRunner(raw.runner);
-  return {
-    onError: checkFunction(WHERE, 'onError', raw.onError, defaults.onError),
-    skip: checkFunction(WHERE, 'skip', raw.skip, defaults.skip),
-    stopOnError: checkBoolean(WHERE, 'stopOnError', raw.stopOnError, defaults.stopOnError),
-    timeout: checkTimeout(WHERE, 'timeout', raw.timeout, defaults.timeout),
-    concurrency: checkCount(WHERE, 'concurrency', raw.concurrency, 1, defaults.concurrency),
-    maxQueued: checkCount(WHERE, 'maxQueued', raw.maxQueued, 0, defaults.maxQueued),
-    // A queue stores arguments as JSON, so a queue runner always checks them.
-    checkArgs: checkBoolean(WHERE, 'checkArgs', raw.checkArgs, defaults.checkArgs) || runner !== undefined,
-    runner,
-  };
+  const settings = parseWithTable(WHERE, options, OPTIONS);
+  // A queue stores arguments as JSON, so a queue runner always checks them.
+  return settings.runner === undefined || settings.checkArgs ? settings : { ...settings, checkArgs: true };
 }

@@ -1,27 +1,20 @@
-// App-wide bookkeeping for one middleware: counters, concurrency slots, maxQueued, drain().
-import { BackgroundTasksFullError, drainDeadlineError } from './errors.js';
-import type { Settings, TaskInfo } from './options.js';
-import { debug, describeError, formatMs, pathOf } from './report.js';
-import { isThenable, RunningTask, runTask, type Status } from './runner.js';
-import { type Origin, type Task, taskName } from './task.js';
-import { callInScope, TaskScope } from './task-context.js';
+// App-wide for one middleware: admitting tasks (checks, maxQueued, policy), concurrency slots, the queue hand-off, drain().
+import type { AsyncResource } from 'node:async_hooks';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { invalid, parseDeadline } from './check.js';
 import { definitionOf } from './define-task.js';
-import { checkTimeout, checkOptionsObject } from './validate.js';
+import { BackgroundTasksFullError, DrainDeadlineError } from './errors.js';
+import { checkJsonArgs } from './json-args.js';
+import type { Settings, SkipRequest, SkipResponse } from './options.js';
+import { Outcomes, type Stats, type TaskInfo } from './outcomes.js';
+import { Policies } from './policy.js';
+import type { QueueRunner } from './queue-runner.js';
+import { debug, describeError, pathOf, warn } from './report.js';
+import { type RunOwner, type Status, TaskRun } from './run-task.js';
+import { type Origin, type Task, taskName } from './task.js';
 
-/** Called with a task's outcome (true: it succeeded) once an asynchronous task has settled. */
-export type Resume = (ok: boolean) => void;
-
-/** Counters: `queued` and `running` are now; the rest are totals since the middleware was created. */
-export interface Stats {
-  /** Tasks added and not yet started, whether or not their response has finished. */
-  readonly queued: number;
-  /** Tasks (and waitUntil promises) started and not yet settled. */
-  readonly running: number;
-  readonly succeeded: number;
-  readonly failed: number;
-  readonly timedOut: number;
-  readonly skipped: number;
-}
+/** Called with whether the list goes on (false: a task failed under stopOnError) once an asynchronous task has settled. */
+export type Resume = (proceed: boolean) => void;
 
 export interface DrainOptions {
   /** Give up after this many ms, aborting the signals of the tasks still running. Default: wait for ever. */
@@ -35,134 +28,139 @@ export interface DrainResult {
   readonly pending: number;
 }
 
-export class Scheduler {
-  readonly settings: Settings;
-  #queued = 0;
-  #running = 0;
-  #succeeded = 0;
-  #failed = 0;
-  #timedOut = 0;
-  #skipped = 0;
+export class Scheduler implements RunOwner {
+  readonly #settings: Settings;
+  readonly #outcomes: Outcomes<TaskInfo>;
+  readonly #policies: Policies;
   #slotsInUse = 0;
   /** Lists waiting for a concurrency slot, in arrival order; a freed slot is handed straight to the first. */
   readonly #slotWaiters: Array<() => void> = [];
-  /** What drain({ timeout }) aborts at its deadline: running attempts, and tasks waiting between retries. */
-  readonly #active = new Set<RunningTask | TaskScope>();
-  #idleWaiters: Array<() => void> = [];
 
   constructor(settings: Settings) {
-    this.settings = settings;
+    this.#settings = settings;
+    this.#outcomes = new Outcomes(settings.onError);
+    this.#policies = new Policies({ timeout: settings.timeout });
+  }
+
+  /** Where this middleware's lists go: a queue, or undefined to run them here. Decided once, with the options. */
+  get queue(): QueueRunner | undefined {
+    return this.#settings.runner;
   }
 
   stats(): Stats {
-    return {
-      queued: this.#queued,
-      running: this.#running,
-      succeeded: this.#succeeded,
-      failed: this.#failed,
-      timedOut: this.#timedOut,
-      skipped: this.#skipped,
-    };
+    return this.#outcomes.stats();
   }
 
-  /** Counts a new task as queued, or throws when maxQueued is reached: the task is then not accepted. */
-  accept(): void {
-    if (this.#queued >= this.settings.maxQueued) throw new BackgroundTasksFullError(this.settings.maxQueued);
-    this.#queued++;
+  /**
+   * Checks a new task and counts it as queued; throws (and the task is not accepted) when it is not fit to run
+   * where it would run, or when maxQueued is reached. `context` is read only once the task is accepted.
+   */
+  admit(fn: Task['fn'], args: readonly unknown[], context: () => AsyncResource | undefined): Task {
+    const settings = this.#settings;
+    const policy = this.#policies.of(fn);
+    if (settings.runner !== undefined && definitionOf(fn) === undefined) {
+      invalid(
+        `addTask(): task "${fn.name || 'anonymous'}" must be made with defineTask(name, fn) when a queue runner is set, so that a worker can find it by name`,
+      );
+    }
+    if (settings.checkArgs) checkJsonArgs(policy.name ?? (fn.name || 'anonymous'), args);
+    if (this.#outcomes.queued >= settings.maxQueued) throw new BackgroundTasksFullError(settings.maxQueued);
+    this.#outcomes.queued++;
+    return { fn, args, context: context(), policy, id: undefined };
+  }
+
+  /** Why a finished response's tasks are skipped, or undefined to run them. A skip() that throws is reported, and the tasks run. */
+  skipReason(req: IncomingMessage, res: ServerResponse): string | undefined {
+    try {
+      if (this.#settings.skip(req as SkipRequest, res as SkipResponse)) return `skip() said so for status ${res.statusCode}`;
+    } catch (error) {
+      // Nothing added is dropped over a faulty predicate: report it, and run the tasks.
+      warn(`skip() threw; running the tasks anyway: ${describeError(error)}`);
+    }
+    return undefined;
   }
 
   /** A queued task that will not run (its response was skipped, or an earlier task failed under stopOnError). */
   skip(task: Task, origin: Origin, why: string): void {
-    this.#queued--;
-    this.#skipped++;
-    if (debug.enabled) debug('task %s skipped (%s %s): %s', taskName(task.fn), origin.method, pathOf(origin.url), why);
-    this.#checkIdle();
+    if (debug.enabled) this.#outcomes.skip(true, taskName(task), `${origin.method} ${pathOf(origin.url)}`, why);
+    else this.#outcomes.skip(true, '', '', why);
   }
 
   /**
-   * Runs one queued task in this process once a slot is free, and tells whether it succeeded: returns the
-   * outcome of a synchronous task at once, or undefined and calls `resume(ok)` later. A callback rather than
-   * a promise: a pending task then holds one promise reaction instead of a chain of promises.
+   * Runs one queued task in this process once a slot is free. Returns whether its list goes on when that is known
+   * at once (a synchronous task), or undefined and calls `resume` later. A callback rather than a promise: a pending
+   * task then holds one promise reaction instead of a chain of promises.
    */
   run(task: Task, origin: Origin, resume: Resume): boolean | undefined {
-    if (this.#slotsInUse < this.settings.concurrency) {
+    if (this.#slotsInUse < this.#settings.concurrency) {
       this.#slotsInUse++;
       return this.#start(task, origin, resume);
     }
     this.#slotWaiters.push(() => {
-      const ok = this.#start(task, origin, resume);
-      if (ok !== undefined) resume(ok);
+      const proceed = this.#start(task, origin, resume);
+      if (proceed !== undefined) resume(proceed);
     });
     return undefined;
   }
 
   #start(task: Task, origin: Origin, resume: Resume): boolean | undefined {
-    this.#queued--;
-    this.#running++;
-    const started = debug.enabled ? performance.now() : 0;
-    if (this.settings.timeout === Number.POSITIVE_INFINITY && definitionOf(task.fn) === undefined) {
-      // The common case, one attempt and no timer, skips the runner's async frames: they cost CPU and memory per task.
-      const scope = new TaskScope();
-      let result: unknown;
-      try {
-        result = callInScope(scope, task.context, task.fn, task.args);
-      } catch (error) {
-        return this.#end('failed', error, task, origin, 1, started);
-      }
-      if (!isThenable(result)) return this.#end('succeeded', undefined, task, origin, 1, started);
-      this.#active.add(scope);
-      const settle = (status: Status, error: unknown): void => {
-        this.#active.delete(scope);
-        resume(this.#end(status, error, task, origin, 1, started));
-      };
-      // Promise.resolve() returns a native promise as it is, and tames a foreign thenable.
-      Promise.resolve(result).then(
-        () => settle('succeeded', undefined),
-        (error: unknown) => settle('failed', error),
-      );
-      return undefined;
-    }
-    const running = new RunningTask();
-    this.#active.add(running);
-    runTask(task, this.settings.timeout, running).then((outcome) => {
-      this.#active.delete(running);
-      resume(this.#end(outcome.status, outcome.error, task, origin, outcome.attempts, started));
-    });
+    this.#outcomes.started(1, true);
+    const run = new TaskRun(task, this, origin, resume);
+    if (run.start()) return this.#finished(run);
+    this.#outcomes.track(run);
     return undefined;
   }
 
-  #end(status: Status, error: unknown, task: Task, origin: Origin, attempts: number, started: number): boolean {
-    this.#releaseSlot();
-    this.#settle(status, error, task.fn, origin, attempts, started);
-    return status === 'succeeded';
+  /** @internal A run that went asynchronous has settled. */
+  taskSettled(run: TaskRun): void {
+    this.#outcomes.untrack(run);
+    run.resume(this.#finished(run));
   }
 
-  /** Hands queued tasks to the queue runner; each counts as running while the enqueue is in flight. */
-  async enqueue(tasks: readonly Task[], origin: Origin): Promise<boolean> {
-    const runner = this.settings.runner!;
-    this.#queued -= tasks.length;
-    this.#running += tasks.length;
+  #finished(run: TaskRun): boolean {
+    this.#releaseSlot();
+    const { status, origin } = run;
+    const info = status !== 'succeeded' || debug.enabled ? infoOf(taskName(run.task), origin, run.attempts) : undefined;
+    this.#outcomes.record(status, run.error, info, run.started);
+    this.#outcomes.stopped(1);
+    return status === 'succeeded' || !this.#settings.stopOnError;
+  }
+
+  /** Hands a list's remaining tasks to the queue; each counts as running while the enqueue is in flight. */
+  handOff(tasks: readonly Task[], origin: Origin): Promise<void> {
+    const runner = this.#settings.runner as QueueRunner;
+    const outcomes = this.#outcomes;
+    outcomes.started(tasks.length, true);
     const started = debug.enabled ? performance.now() : 0;
-    let error: unknown;
-    let status: Status = 'succeeded';
+    const settle = (status: Status, error: unknown): void => {
+      for (const task of tasks) outcomes.record(status, error, infoOf(taskName(task), origin, 1), started);
+      outcomes.stopped(tasks.length);
+    };
+    let enqueued: Promise<void>;
     try {
       const queued = tasks.map((task) => ({ definition: definitionOf(task.fn)!, args: task.args }));
-      await runner.enqueue(queued, { stopOnError: this.settings.stopOnError, timeout: this.settings.timeout, origin });
-    } catch (caught) {
-      status = 'failed';
-      error = caught;
+      enqueued = runner.enqueue(queued, { stopOnError: this.#settings.stopOnError, timeout: this.#settings.timeout, origin });
+    } catch (error) {
+      enqueued = Promise.reject(error);
     }
-    for (const task of tasks) this.#settle(status, error, task.fn, origin, 1, started);
-    return status === 'succeeded';
+    return enqueued.then(
+      () => settle('succeeded', undefined),
+      (error: unknown) => settle('failed', error),
+    );
   }
 
   /** Watches a promise handed over with waitUntil(): already started, so it counts as running at once. */
   watch(promise: PromiseLike<unknown>, origin: Origin): void {
-    this.#running++;
+    const outcomes = this.#outcomes;
+    outcomes.started(1, false);
     const started = debug.enabled ? performance.now() : 0;
+    const settle = (status: Status, error: unknown): void => {
+      outcomes.record(status, error, status !== 'succeeded' || debug.enabled ? infoOf('waitUntil', origin, 1) : undefined, started);
+      outcomes.stopped(1);
+    };
     Promise.resolve(promise).then(
-      () => this.#settle('succeeded', undefined, undefined, origin, 1, started),
-      (error: unknown) => this.#settle('failed', error, undefined, origin, 1, started),
+      () => settle('succeeded', undefined),
+      (error: unknown) => settle('failed', error),
     );
   }
 
@@ -173,72 +171,29 @@ export class Scheduler {
     else queueMicrotask(next);
   }
 
-  /** Counts and reports one outcome; `fn` is undefined for a waitUntil promise. Names are worked out only when needed. */
-  #settle(status: Status, error: unknown, fn: Task['fn'] | undefined, origin: Origin, attempts: number, started: number): void {
-    this.#running--;
-    if (status === 'succeeded') this.#succeeded++;
-    else if (status === 'failed') this.#failed++;
-    else this.#timedOut++;
-    if (debug.enabled) {
-      const outcome = status === 'timedOut' ? 'timed out' : status;
-      debug('task %s %s in %s (%s %s)', nameOf(fn), outcome, formatMs(performance.now() - started), origin.method, pathOf(origin.url));
-    }
-    if (status !== 'succeeded') this.#report(error, { name: nameOf(fn), method: origin.method, url: origin.url, attempts });
-    this.#checkIdle();
-  }
-
-  /** Calls onError; an onError that throws or rejects is itself reported, never allowed to crash the process. */
-  #report(error: unknown, info: TaskInfo): void {
-    try {
-      const result: unknown = this.settings.onError(error, info);
-      if (result instanceof Promise) result.catch((thrown: unknown) => reportHandlerFailure(thrown, info));
-    } catch (thrown) {
-      reportHandlerFailure(thrown, info);
-    }
-  }
-
-  #checkIdle(): void {
-    if (this.#queued !== 0 || this.#running !== 0 || this.#idleWaiters.length === 0) return;
-    const waiters = this.#idleWaiters;
-    this.#idleWaiters = [];
-    for (const wake of waiters) wake();
-  }
-
   /**
    * Resolves once nothing is queued or running, counting work added while it waits. With a timeout,
    * resolves at the deadline instead and aborts the signals of the tasks still running.
    */
   drain(options?: DrainOptions): Promise<DrainResult> {
-    const raw = checkOptionsObject('drain()', options, ['timeout']);
-    const timeout = checkTimeout('drain()', 'timeout', raw.timeout, Number.POSITIVE_INFINITY);
-    const pending = (): number => this.#queued + this.#running;
-    if (pending() === 0) return Promise.resolve({ drained: true, pending: 0 });
-    debug('drain: waiting for %d tasks', pending());
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const idle = (): void => {
-        if (timer !== undefined) clearTimeout(timer);
-        debug('drain: done');
-        resolve({ drained: true, pending: 0 });
-      };
-      this.#idleWaiters.push(idle);
-      if (timeout === Number.POSITIVE_INFINITY) return;
-      timer = setTimeout(() => {
-        this.#idleWaiters = this.#idleWaiters.filter((waiter) => waiter !== idle);
-        const left = pending();
-        debug('drain: deadline of %dms reached with %d tasks pending', timeout, left);
-        const reason = drainDeadlineError(timeout);
-        for (const running of this.#active) running.cancel(reason);
-        resolve({ drained: false, pending: left });
-      }, timeout);
+    // Bad options throw here, synchronously, like every other bad argument.
+    const timeout = parseDeadline('drain()', options, Number.POSITIVE_INFINITY);
+    const outcomes = this.#outcomes;
+    if (outcomes.pending === 0) return Promise.resolve({ drained: true, pending: 0 });
+    debug('drain: waiting for %d tasks', outcomes.pending);
+    let left = 0;
+    const deadline = (ms: number): Error => {
+      left = outcomes.pending; // counted before the cancelled runs settle
+      debug('drain: deadline of %dms reached with %d tasks pending', ms, left);
+      return new DrainDeadlineError(ms);
+    };
+    return outcomes.settleBy(outcomes.whenIdle(), timeout, deadline).then((drained) => {
+      if (drained) debug('drain: done');
+      return { drained, pending: drained ? 0 : left };
     });
   }
 }
 
-function nameOf(fn: Task['fn'] | undefined): string {
-  return fn === undefined ? 'waitUntil' : taskName(fn);
-}
-
-function reportHandlerFailure(thrown: unknown, info: TaskInfo): void {
-  console.error(`express-background-tasks: onError threw while reporting task "${info.name}": ${describeError(thrown)}`);
+function infoOf(name: string, origin: Origin, attempts: number): TaskInfo {
+  return { name, method: origin.method, url: origin.url, attempts };
 }

@@ -1,51 +1,28 @@
-// The running task's own scope (its AbortSignal, read with taskSignal(); its queue id, read with taskId()) and request-context capture.
+// The running task as its own code sees it (taskSignal(), taskId()), and capturing a request's context for a later task.
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
+import { NotInTaskError } from './errors.js';
+import type { TaskRun } from './run-task.js';
 
-/**
- * One attempt of one task. The AbortController is made only if the task asks for its signal,
- * because most tasks never do and a controller per task is measurable.
- */
-export class TaskScope {
-  #controller: AbortController | undefined;
-  #reason: unknown;
-  #aborted = false;
+const current = new AsyncLocalStorage<TaskRun>();
 
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort(this.#reason);
-    }
-    return this.#controller.signal;
-  }
-
-  /** Aborts the signal (now, or when it is first asked for). */
-  abort(reason: unknown): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#reason = reason;
-    this.#controller?.abort(reason);
-  }
-
-  /** What drain({ timeout }) calls at its deadline: for a single attempt, the same as abort(). */
-  cancel(reason: unknown): void {
-    this.abort(reason);
-  }
-}
-
-const scopes = new AsyncLocalStorage<TaskScope>();
-/** Set by a queue worker around each job, so that every attempt of the task sees the same id. */
-const taskIds = new AsyncLocalStorage<string>();
-
-/** Calls `fn(...args)` with `scope` as the current task, inside the captured request context if any. */
+/** Calls `fn(...args)` with `run` as the current task, inside the captured request context if any. */
 export function callInScope(
-  scope: TaskScope,
+  run: TaskRun,
   context: AsyncResource | undefined,
   fn: (...args: never[]) => unknown,
   args: readonly unknown[],
 ): unknown {
-  if (context === undefined) return scopes.run(scope, fn, ...(args as never[]));
+  if (context === undefined) return current.run(run, fn, ...(args as never[]));
   // Enter our store inside the captured context: entered outside, it would be hidden when that context is restored.
-  return context.runInAsyncScope(scopes.run, scopes, scope, fn, ...(args as never[]));
+  return context.runInAsyncScope(current.run, current, run, fn, ...(args as never[]));
+}
+
+function currentRun(caller: string): TaskRun {
+  const run = current.getStore();
+  if (run === undefined) {
+    throw new NotInTaskError(`${caller} was called outside a background task; call it from inside a function passed to addTask()`);
+  }
+  return run;
 }
 
 /**
@@ -53,16 +30,7 @@ export function callInScope(
  * expires (reason: an Error named 'TimeoutError') or when drain({ timeout }) gives up ('AbortError').
  */
 export function taskSignal(): AbortSignal {
-  const scope = scopes.getStore();
-  if (scope === undefined) {
-    throw new Error('taskSignal() was called outside a background task; call it from inside a function passed to addTask()');
-  }
-  return scope.signal;
-}
-
-/** @internal Runs `fn` with `id` as the current queue task's id (a worker does this for each job). */
-export function runWithTaskId<R>(id: string, fn: () => R): R {
-  return taskIds.run(id, fn);
+  return currentRun('taskSignal()').signal;
 }
 
 /**
@@ -70,10 +38,7 @@ export function runWithTaskId<R>(id: string, fn: () => R): R {
  * so it makes a good idempotency key. Undefined for a task run in-process (without a queue runner).
  */
 export function taskId(): string | undefined {
-  if (scopes.getStore() === undefined) {
-    throw new Error('taskId() was called outside a background task; call it from inside a task function');
-  }
-  return taskIds.getStore();
+  return currentRun('taskId()').task.id;
 }
 
 /**

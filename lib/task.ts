@@ -1,12 +1,16 @@
-// What one accepted task holds while it waits: its function, its arguments, and little more.
+// What one accepted task holds while it waits: its function, arguments, request context and policy.
 import type { AsyncResource } from 'node:async_hooks';
-import { definitionOf } from './define-task.js';
+import type { TaskPolicy } from './policy.js';
 
 export interface Task {
   readonly fn: (...args: never[]) => unknown;
   readonly args: readonly unknown[];
   /** The request context the task was added in; undefined for a list's first task, which the drain itself runs in. */
   readonly context: AsyncResource | undefined;
+  /** Worked out once, when the task was accepted: nothing downstream asks the function again. */
+  readonly policy: TaskPolicy;
+  /** The queue task id (a queue worker's job), read with taskId(); undefined for a task run where it was added. */
+  readonly id: string | undefined;
 }
 
 /** Where a task came from, for onError and debug output. */
@@ -16,6 +20,6 @@ export interface Origin {
 }
 
 /** The name a task is reported under: its defineTask name, its function's name, or 'anonymous'. */
-export function taskName(fn: Task['fn']): string {
-  return definitionOf(fn)?.name ?? (fn.name || 'anonymous');
+export function taskName(task: Task): string {
+  return task.policy.name ?? (task.fn.name || 'anonymous');
 }

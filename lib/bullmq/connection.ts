@@ -1,7 +1,7 @@
 // The `connection` option (a redis:// URL or ioredis options) and the runner's fail-fast Redis client.
 import type { ConnectionOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
-import { fail } from '../validate.js';
+import { fail } from '../check.js';
 
 /** A redis:// (or rediss://) URL, or ioredis options such as `{ host, port }`. */
 export type Connection = string | RedisOptions;

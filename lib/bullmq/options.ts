@@ -1,7 +1,18 @@
 // Options of bullmqRunner() and runWorker(): their types, defaults and checks (each failure a TypeError naming the option).
+
+import {
+  checkFunction,
+  checkInteger,
+  checkOptionsObject,
+  checkTimeout,
+  fail,
+  invalid,
+  type OptionTable,
+  parseWithTable,
+  received,
+} from '../check.js';
 import type { DefinedTask } from '../define-task.js';
 import { definitionOf } from '../define-task.js';
-import { checkCount, checkFunction, checkOptionsObject, checkTimeout, fail, received } from '../validate.js';
 import { type Connection, checkConnection } from './connection.js';
 import type { Keep } from './flow.js';
 
@@ -89,37 +100,31 @@ function checkPrefix(where: string, value: unknown): string | undefined {
 function checkKeep(where: string, name: string, value: unknown): Keep {
   if (value === undefined) return true;
   if (typeof value === 'boolean') return value;
-  if (typeof value === 'number') return checkCount(where, name, value, 0, 0, false);
+  if (typeof value === 'number') return checkInteger(where, name, value, { min: 0, fallback: 0, infinity: false });
   const expected = 'true, false, a count of jobs to keep, or { age, count } as BullMQ takes it';
   if (value === null || typeof value !== 'object') fail(where, name, expected, value);
   const keep = checkOptionsObject(`${where}: option "${name}"`, value, ['age', 'count', 'limit']);
-  for (const key of ['age', 'count', 'limit']) checkCount(where, `${name}.${key}`, keep[key], 0, 0, false);
+  for (const key of ['age', 'count', 'limit']) checkInteger(where, `${name}.${key}`, keep[key], { min: 0, fallback: 0, infinity: false });
   if (keep.age === undefined && keep.count === undefined) fail(where, name, expected, value);
   return value as Keep;
 }
 
+const RUNNER = 'bullmqRunner()';
+
+/** bullmqRunner()'s options: each one's check and default. */
+const RUNNER_OPTIONS: OptionTable<RunnerSettings> = {
+  connection: (value) => checkConnection(RUNNER, value),
+  queueName: (value) => checkQueueName(RUNNER, value),
+  prefix: (value) => checkPrefix(RUNNER, value),
+  enqueueTimeout: (value) =>
+    checkTimeout(RUNNER, 'enqueueTimeout', value, { fallback: 5000, infinity: false, why: 'an enqueue must never hang' }),
+  removeOnComplete: (value) => checkKeep(RUNNER, 'removeOnComplete', value),
+  removeOnFail: (value) => checkKeep(RUNNER, 'removeOnFail', value),
+};
+
 export function parseRunnerOptions(options: unknown): RunnerSettings {
-  const where = 'bullmqRunner()';
-  if (options === undefined) throw new TypeError(`${where}: options are required: { connection, queueName }`);
-  const raw = checkOptionsObject(where, options, [
-    'connection',
-    'queueName',
-    'prefix',
-    'enqueueTimeout',
-    'removeOnComplete',
-    'removeOnFail',
-  ]);
-  const enqueueTimeout = checkTimeout(where, 'enqueueTimeout', raw.enqueueTimeout, 5000);
-  if (enqueueTimeout === Number.POSITIVE_INFINITY)
-    fail(where, 'enqueueTimeout', 'a finite number of milliseconds (an enqueue must never hang)', enqueueTimeout);
-  return {
-    connection: checkConnection(where, raw.connection),
-    queueName: checkQueueName(where, raw.queueName),
-    prefix: checkPrefix(where, raw.prefix),
-    enqueueTimeout,
-    removeOnComplete: checkKeep(where, 'removeOnComplete', raw.removeOnComplete),
-    removeOnFail: checkKeep(where, 'removeOnFail', raw.removeOnFail),
-  };
+  if (options === undefined) invalid(`${RUNNER}: options are required: { connection, queueName }`);
+  return parseWithTable(RUNNER, options, RUNNER_OPTIONS);
 }
 
 function checkTasks(where: string, value: unknown): WorkerSettings['tasks'] {
@@ -129,25 +134,28 @@ function checkTasks(where: string, value: unknown): WorkerSettings['tasks'] {
   value.forEach((task: unknown, i: number) => {
     const definition = definitionOf(task);
     if (typeof task !== 'function' || definition === undefined) {
-      throw new TypeError(`${where}: option "tasks[${i}]" must be a task made with defineTask(name, fn); received ${received(task)}`);
+      invalid(`${where}: option "tasks[${i}]" must be a task made with defineTask(name, fn); received ${received(task)}`);
     }
-    if (tasks.has(definition.name)) throw new TypeError(`${where}: option "tasks" names "${definition.name}" twice`);
+    if (tasks.has(definition.name)) invalid(`${where}: option "tasks" names "${definition.name}" twice`);
     // biome-ignore lint/suspicious/noExplicitAny: any defined task, whatever its arguments.
     tasks.set(definition.name, task as DefinedTask<any[], unknown>);
   });
   return tasks;
 }
 
+const WORKER = 'runWorker()';
+
+/** runWorker()'s options: each one's check and default. */
+const WORKER_OPTIONS: OptionTable<WorkerSettings> = {
+  connection: (value) => checkConnection(WORKER, value),
+  queueName: (value) => checkQueueName(WORKER, value),
+  tasks: (value) => checkTasks(WORKER, value),
+  concurrency: (value) => checkInteger(WORKER, 'concurrency', value, { min: 1, fallback: 1, infinity: false }),
+  onError: (value) => checkFunction<WorkerErrorHandler | undefined>(WORKER, 'onError', value, { fallback: undefined }),
+  prefix: (value) => checkPrefix(WORKER, value),
+};
+
 export function parseWorkerOptions(options: unknown): WorkerSettings {
-  const where = 'runWorker()';
-  if (options === undefined) throw new TypeError(`${where}: options are required: { connection, queueName, tasks }`);
-  const raw = checkOptionsObject(where, options, ['connection', 'queueName', 'tasks', 'concurrency', 'onError', 'prefix']);
-  return {
-    connection: checkConnection(where, raw.connection),
-    queueName: checkQueueName(where, raw.queueName),
-    tasks: checkTasks(where, raw.tasks),
-    concurrency: checkCount(where, 'concurrency', raw.concurrency, 1, 1, false),
-    onError: checkFunction<WorkerErrorHandler | undefined>(where, 'onError', raw.onError, undefined),
-    prefix: checkPrefix(where, raw.prefix),
-  };
+  if (options === undefined) invalid(`${WORKER}: options are required: { connection, queueName, tasks }`);
+  return parseWithTable(WORKER, options, WORKER_OPTIONS);
 }

@@ -1,10 +1,11 @@
-// bullmqRunner(): the queue runner that turns each response's tasks into a chain of BullMQ jobs, failing fast without Redis.
+// bullmqRunner(): the queue runner (BullmqQueueRunner) that turns each response's tasks into a chain of BullMQ jobs, failing fast without Redis.
 import { FlowProducer, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { settlesWithin, withDeadline } from '../deadline.js';
+import { EnqueueError } from '../errors.js';
 import type { EnqueueOptions, QueuedTask, QueueRunner } from '../queue-runner.js';
 import { debug, describeError } from '../report.js';
 import { producerClient } from './connection.js';
-import { settlesWithin, withDeadline } from '../deadline.js';
 import { chain } from './flow.js';
 import { type BullmqRunnerOptions, parseRunnerOptions, type RunnerSettings } from './options.js';
 
@@ -15,14 +16,9 @@ export interface BullmqRunner extends QueueRunner {
   close(): Promise<void>;
 }
 
-/** Why an enqueue failed; `cause` holds Redis's or BullMQ's own error. */
-export class EnqueueError extends Error {
-  override readonly name = 'EnqueueError';
-}
-
 const CLOSE_BOUND_MS = 2000;
 
-class Runner implements BullmqRunner {
+class BullmqQueueRunner implements BullmqRunner {
   readonly queueName: string;
   readonly #settings: RunnerSettings;
   readonly #client: Redis;
@@ -135,5 +131,5 @@ class Runner implements BullmqRunner {
  * runWorker() in other processes.
  */
 export function bullmqRunner(options: BullmqRunnerOptions): BullmqRunner {
-  return new Runner(parseRunnerOptions(options));
+  return new BullmqQueueRunner(parseRunnerOptions(options));
 }

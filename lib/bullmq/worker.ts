@@ -1,14 +1,16 @@
-// runWorker(): runs a queue's jobs with the tasks given (BullMQ does the retries), reports outcomes, closes without hanging.
+// runWorker(): runs a queue's jobs with the tasks given, each attempt through run-task (BullMQ does the retries), reporting outcomes.
 import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
-import { definitionOf } from '../define-task.js';
-import { debug, describeError, formatMs } from '../report.js';
-import { RunningTask, runTask } from '../runner.js';
-import type { Task } from '../task.js';
-import { runWithTaskId } from '../task-context.js';
-import { checkOptionsObject, checkTimeout } from '../validate.js';
-import { bullmqConnection } from './connection.js';
+import { parseDeadline } from '../check.js';
 import { settlesWithin } from '../deadline.js';
-import { readTaskJobData } from './job-data.js';
+import { definitionOf } from '../define-task.js';
+import { CloseDeadlineError, TaskTimeoutError } from '../errors.js';
+import { Outcomes } from '../outcomes.js';
+import { Policies } from '../policy.js';
+import { asError, debug, describeError, warn } from '../report.js';
+import { type RunOwner, type Status, TaskRun } from '../run-task.js';
+import type { Task } from '../task.js';
+import { bullmqConnection } from './connection.js';
+import { readTaskJobData, type TaskJobData } from './job-data.js';
 import { parseWorkerOptions, type RunWorkerOptions, type WorkerSettings, type WorkerTaskInfo } from './options.js';
 
 /** Counters since the worker started; `running` is now. */
@@ -53,49 +55,18 @@ const HANDBACK_GRACE_MS = 1000;
 /** Each step of stopping a stuck BullMQ worker; they are local and quick unless Redis is gone, when they never end. */
 const STOP_STEP_BOUND_MS = 300;
 
-function asError(thrown: unknown): Error {
-  return thrown instanceof Error ? thrown : new Error(describeError(thrown));
-}
-
-function closingError(ms: number): Error {
-  const error = new Error(`Worker closing: the close() deadline of ${ms} ms was reached; the job goes back to the queue`);
-  error.name = 'AbortError';
-  return error;
-}
-
-/** The default onError: one line with the task's name, id and origin; never its arguments. */
-function logWorkerError(error: unknown, info: WorkerTaskInfo): void {
-  const attempts = info.attempts > 1 ? ` after ${info.attempts} attempts` : '';
-  console.error(
-    `express-background-tasks: task "${info.name}" (job ${info.taskId}, from ${info.method} ${info.url}) failed${attempts}: ${describeError(error)}`,
-  );
-}
-
-/** The task as runTask() should see it: a plain function under the task's name, so that BullMQ, not runTask, retries. */
-function singleAttempt(task: WorkerSettings['tasks'] extends ReadonlyMap<string, infer T> ? T : never, name: string): Task['fn'] {
-  const fn = (...args: never[]): unknown => task(...args);
-  Object.defineProperty(fn, 'name', { value: name });
-  return fn;
-}
-
-class QueueWorker implements TaskWorker {
+class QueueWorker implements TaskWorker, RunOwner {
   readonly worker: Worker;
   readonly #settings: WorkerSettings;
-  readonly #fns = new Map<string, Task['fn']>();
-  readonly #active = new Set<RunningTask>();
-  /** Errors thrown because an attempt timed out (as opposed to a task's own TimeoutError). */
-  readonly #timeouts = new WeakSet<object>();
-  #running = 0;
-  #succeeded = 0;
-  #failed = 0;
-  #timedOut = 0;
-  #skipped = 0;
+  /** One attempt per BullMQ attempt: BullMQ does the retries and the backoff. */
+  readonly #policies = new Policies({ timeout: Number.POSITIVE_INFINITY, retries: 0 });
+  readonly #outcomes: Outcomes<WorkerTaskInfo>;
   #lastLogged = '';
   #closing: Promise<WorkerCloseResult> | undefined;
 
   constructor(settings: WorkerSettings) {
     this.#settings = settings;
-    for (const [name, task] of settings.tasks) this.#fns.set(name, singleAttempt(task, name));
+    this.#outcomes = new Outcomes(settings.onError);
     this.worker = new Worker(settings.queueName, (job, token) => this.#process(job, token), {
       connection: bullmqConnection(settings.connection),
       concurrency: settings.concurrency,
@@ -106,45 +77,68 @@ class QueueWorker implements TaskWorker {
       this.#lastLogged = '';
       if (debug.enabled) debug('task %s (job %s) attempt %d started', job.name, job.id, job.attemptsMade + 1);
     });
-    this.worker.on('completed', (job) => {
-      this.#succeeded++;
-      if (debug.enabled)
-        debug('task %s (job %s) succeeded in %s', job.name, job.id, formatMs(Date.now() - (job.processedOn ?? Date.now())));
-    });
+    this.worker.on('completed', (job) => this.#record(job, 'succeeded', undefined));
     this.worker.on('failed', (job, error) => this.#failedAttempt(job, error));
   }
 
   async #process(job: Job, token: string | undefined): Promise<null> {
     const data = readTaskJobData(job.data);
     if (typeof data === 'string') throw new UnrecoverableError(`Job ${job.id} of task "${job.name}" cannot be run: ${data}`);
-    const task = this.#settings.tasks.get(job.name);
-    const fn = this.#fns.get(job.name);
-    if (task === undefined || fn === undefined) {
+    const fn = this.#settings.tasks.get(job.name);
+    if (fn === undefined) {
       const known = [...this.#settings.tasks.keys()].map((name) => `"${name}"`).join(', ');
       throw new UnrecoverableError(
         `Unknown task "${job.name}" in queue "${this.#settings.queueName}": this worker runs only ${known}; ` +
           'start it with the defineTask() of that name in its tasks option',
       );
     }
-    const timeout = definitionOf(task)?.timeout ?? data.timeout ?? Number.POSITIVE_INFINITY;
-    const running = new RunningTask();
-    this.#active.add(running);
-    this.#running++;
+    // The task's own timeout, else the one the web process sent with the job.
+    const policy = this.#policies.ofDefinition(definitionOf(fn)!, data.timeout ?? Number.POSITIVE_INFINITY);
+    const task: Task = { fn, args: data.args, context: undefined, policy, id: data.id };
+    const outcomes = this.#outcomes;
+    outcomes.started(1, false);
+    let run: TaskRun | undefined;
     try {
-      const outcome = await runWithTaskId(data.id, () => runTask({ fn, args: data.args, context: undefined }, timeout, running));
-      if (outcome.status === 'succeeded') return null; // no return value: it would be stored in Redis
-      if (running.cancelled && token !== undefined) {
+      run = await new Promise<TaskRun>((resolve) => {
+        const started = new TaskRun(task, this, originOf(data), () => resolve(started));
+        if (started.start()) resolve(started);
+        else outcomes.track(started);
+      });
+      if (run.status === 'succeeded') return null; // no return value: it would be stored in Redis
+      if (run.cancelled && token !== undefined) {
         // Stopped by close(): back to the queue as if never taken, without using up an attempt.
         await job.moveToWait(token);
         throw new WaitingError();
       }
-      const error = asError(outcome.error);
-      if (outcome.status === 'timedOut') this.#timeouts.add(error);
-      throw error;
+      throw asError(run.error);
     } finally {
-      this.#active.delete(running);
-      this.#running--;
+      if (run !== undefined) outcomes.untrack(run);
+      outcomes.stopped(1);
     }
+  }
+
+  /** @internal A job's attempt that went asynchronous has settled. */
+  taskSettled(run: TaskRun): void {
+    run.resume(true);
+  }
+
+  /** Counts a final outcome (BullMQ's 'completed', or 'failed' after the last attempt) and reports a failure. */
+  #record(job: Job, status: Status, error: unknown): void {
+    const outcomes = this.#outcomes;
+    const info = status !== 'succeeded' || debug.enabled ? this.#info(job) : undefined;
+    outcomes.record(status, error, info, performance.now() - (Date.now() - (job.processedOn ?? Date.now())));
+  }
+
+  #info(job: Job): WorkerTaskInfo {
+    const data = readTaskJobData(job.data);
+    return {
+      name: job.name,
+      taskId: typeof data === 'string' ? String(job.id) : data.id,
+      method: typeof data === 'string' ? '' : data.method,
+      url: typeof data === 'string' ? '' : data.path,
+      attempts: job.attemptsMade,
+      queueName: this.#settings.queueName,
+    };
   }
 
   #failedAttempt(job: Job | undefined, error: Error): void {
@@ -153,8 +147,7 @@ class QueueWorker implements TaskWorker {
       return;
     }
     if (job.deferredFailure !== undefined) {
-      this.#skipped++;
-      if (debug.enabled) debug('task %s (job %s) skipped: an earlier task of its list failed and stopOnError is set', job.name, job.id);
+      this.#outcomes.skip(false, job.name, `job ${job.id}`, 'an earlier task of its list failed and stopOnError is set');
       return;
     }
     if (typeof job.finishedOn !== 'number') {
@@ -170,34 +163,7 @@ class QueueWorker implements TaskWorker {
       }
       return;
     }
-    const timedOut = this.#timeouts.has(error);
-    if (timedOut) this.#timedOut++;
-    else this.#failed++;
-    if (debug.enabled)
-      debug('task %s (job %s) %s after %d attempts', job.name, job.id, timedOut ? 'timed out' : 'failed', job.attemptsMade);
-    const data = readTaskJobData(job.data);
-    const info: WorkerTaskInfo = {
-      name: job.name,
-      taskId: typeof data === 'string' ? String(job.id) : data.id,
-      method: typeof data === 'string' ? '' : data.method,
-      url: typeof data === 'string' ? '' : data.path,
-      attempts: job.attemptsMade,
-      queueName: this.#settings.queueName,
-    };
-    this.#report(error, info);
-  }
-
-  /** Calls onError; one that throws or rejects is itself reported, never allowed to crash the worker. */
-  #report(error: unknown, info: WorkerTaskInfo): void {
-    const onError = this.#settings.onError ?? logWorkerError;
-    const handlerFailed = (thrown: unknown): void =>
-      console.error(`express-background-tasks: onError threw while reporting task "${info.name}": ${describeError(thrown)}`);
-    try {
-      const result: unknown = onError(error, info);
-      if (result instanceof Promise) result.catch(handlerFailed);
-    } catch (thrown) {
-      handlerFailed(thrown);
-    }
+    this.#record(job, error instanceof TaskTimeoutError ? 'timedOut' : 'failed', error);
   }
 
   /** BullMQ retries its connection by itself: say so once per distinct error, not on every retry. */
@@ -208,28 +174,30 @@ class QueueWorker implements TaskWorker {
       return;
     }
     this.#lastLogged = line;
-    console.error(`express-background-tasks: worker for queue "${this.#settings.queueName}": ${line} (BullMQ keeps retrying)`);
+    warn(`worker for queue "${this.#settings.queueName}": ${line} (BullMQ keeps retrying)`);
   }
 
   stats(): WorkerStats {
-    return { running: this.#running, succeeded: this.#succeeded, failed: this.#failed, timedOut: this.#timedOut, skipped: this.#skipped };
+    const { running, succeeded, failed, timedOut, skipped } = this.#outcomes;
+    return { running, succeeded, failed, timedOut, skipped };
   }
 
   close(options?: WorkerCloseOptions): Promise<WorkerCloseResult> {
-    const raw = checkOptionsObject('close()', options, ['timeout']);
-    const timeout = checkTimeout('close()', 'timeout', raw.timeout, DEFAULT_CLOSE_TIMEOUT_MS);
+    const timeout = parseDeadline('close()', options, DEFAULT_CLOSE_TIMEOUT_MS);
     this.#closing ??= this.#close(timeout);
     return this.#closing;
   }
 
   async #close(timeout: number): Promise<WorkerCloseResult> {
-    debug('queue %s: worker closing with %d jobs running', this.#settings.queueName, this.#running);
+    debug('queue %s: worker closing with %d jobs running', this.#settings.queueName, this.#outcomes.running);
     const closed = this.worker.close();
     closed.catch(() => {}); // a failure to close cleanly is what the deadline below handles
-    if (await settlesWithin(closed, timeout)) return { drained: true, abandoned: 0 };
-    const abandoned = this.#active.size;
-    const reason = closingError(timeout);
-    for (const running of this.#active) running.cancel(reason);
+    let abandoned = 0;
+    const deadline = (ms: number): Error => {
+      abandoned = this.#outcomes.active;
+      return new CloseDeadlineError(ms);
+    };
+    if (await this.#outcomes.settleBy(closed, timeout, deadline)) return { drained: true, abandoned: 0 };
     if (!(await settlesWithin(closed, HANDBACK_GRACE_MS))) await this.#forceStop();
     debug('queue %s: worker closed at its deadline; %d jobs abandoned', this.#settings.queueName, abandoned);
     return { drained: false, abandoned };
@@ -247,6 +215,10 @@ class QueueWorker implements TaskWorker {
     const lockManager = (this.worker as unknown as { lockManager?: { close?: () => Promise<void> } }).lockManager;
     if (typeof lockManager?.close === 'function') await settlesWithin(lockManager.close(), STOP_STEP_BOUND_MS);
   }
+}
+
+function originOf(data: TaskJobData): { method: string; url: string } {
+  return { method: data.method, url: data.path };
 }
 
 /**

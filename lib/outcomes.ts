@@ -1,0 +1,158 @@
+// Counting and reporting outcomes, for the middleware and the queue worker alike: counters, onError, the default line, deadlines.
+import { settlesWithin } from './deadline.js';
+import { debug, describeError, formatMs, pathOf, warn } from './report.js';
+import type { Status, TaskRun } from './run-task.js';
+
+/** What onError learns about the task that failed (never its arguments). */
+export interface TaskInfo {
+  /** The task's defineTask name, its function's name, or 'anonymous' ('waitUntil' for waitUntil promises). */
+  readonly name: string;
+  /** The method of the request the task was added during. */
+  readonly method: string;
+  /** That request's `originalUrl`, query string included: mind what you log. */
+  readonly url: string;
+  /** How many attempts were made (1 unless the task was defined with retries). */
+  readonly attempts: number;
+}
+
+/** The fields a report may carry beyond TaskInfo (a queue worker's job id). */
+interface ReportedInfo extends TaskInfo {
+  readonly taskId?: string;
+}
+
+/** Counters: `queued` and `running` are now; the rest are totals since the middleware was created. */
+export interface Stats {
+  /** Tasks added and not yet started, whether or not their response has finished. */
+  readonly queued: number;
+  /** Tasks (and waitUntil promises) started and not yet settled. */
+  readonly running: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly timedOut: number;
+  readonly skipped: number;
+}
+
+/** The default onError: one line naming the task, its origin (and job) and the error; never its arguments or the query string. */
+export function logTaskError(error: unknown, info: ReportedInfo): void {
+  const attempts = info.attempts > 1 ? ` after ${info.attempts} attempts` : '';
+  const job = info.taskId === undefined ? '' : `job ${info.taskId}, from `;
+  warn(`task "${info.name}" (${job}${info.method} ${pathOf(info.url)}) failed${attempts}: ${describeError(error)}`);
+}
+
+/**
+ * One owner's counters and reports. `queued` counts accepted tasks not yet started, `running` those started and not
+ * yet settled; an outcome is counted once per task. onError is called for every failure, and one that throws or
+ * rejects is itself reported, never allowed to crash the process.
+ */
+export class Outcomes<I extends ReportedInfo> {
+  queued = 0;
+  running = 0;
+  succeeded = 0;
+  failed = 0;
+  timedOut = 0;
+  skipped = 0;
+  readonly #onError: (error: unknown, info: I) => void;
+  /** What a deadline cancels: runs that went asynchronous and have not settled. */
+  readonly #active = new Set<TaskRun>();
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(onError: ((error: unknown, info: I) => void) | undefined) {
+    this.#onError = onError ?? logTaskError;
+  }
+
+  stats(): Stats {
+    const { queued, running, succeeded, failed, timedOut, skipped } = this;
+    return { queued, running, succeeded, failed, timedOut, skipped };
+  }
+
+  get pending(): number {
+    return this.queued + this.running;
+  }
+
+  /** `count` tasks start: they leave `queued` (when they were counted there) for `running`. */
+  started(count: number, fromQueue: boolean): void {
+    if (fromQueue) this.queued -= count;
+    this.running += count;
+  }
+
+  /** `count` tasks stopped running; their outcomes are recorded apart (a queue worker counts only final attempts). */
+  stopped(count: number): void {
+    this.running -= count;
+    this.#checkIdle();
+  }
+
+  /**
+   * Counts an outcome, writes its debug line and reports a failure. `info` is needed for failures, and for
+   * successes only while debug output is on: callers build it only then.
+   */
+  record(status: Status, error: unknown, info: I | undefined, started: number): void {
+    if (status === 'succeeded') this.succeeded++;
+    else if (status === 'failed') this.failed++;
+    else this.timedOut++;
+    if (info === undefined) return;
+    if (debug.enabled) {
+      const outcome = status === 'timedOut' ? 'timed out' : status;
+      const job = info.taskId === undefined ? '' : `job ${info.taskId}, `;
+      debug('task %s %s in %s (%s%s %s)', info.name, outcome, formatMs(performance.now() - started), job, info.method, pathOf(info.url));
+    }
+    if (status !== 'succeeded') this.#report(error, info);
+  }
+
+  /** A task that will not run: counted, and said in the debug output with why. */
+  skip(fromQueue: boolean, name: string, where: string, why: string): void {
+    if (fromQueue) this.queued--;
+    this.skipped++;
+    if (debug.enabled) debug('task %s skipped (%s): %s', name, where, why);
+    this.#checkIdle();
+  }
+
+  #report(error: unknown, info: I): void {
+    try {
+      const result: unknown = this.#onError(error, info);
+      if (result instanceof Promise) result.catch((thrown: unknown) => handlerFailed(thrown, info));
+    } catch (thrown) {
+      handlerFailed(thrown, info);
+    }
+  }
+
+  track(run: TaskRun): void {
+    this.#active.add(run);
+  }
+
+  untrack(run: TaskRun): void {
+    this.#active.delete(run);
+  }
+
+  /**
+   * Waits for `work` until `timeout` ms; past it, cancels every tracked run with `reason(timeout)` (their signals
+   * abort, and none tries again). Resolves true when `work` settled in time. drain() and a worker's close() share it.
+   */
+  async settleBy(work: PromiseLike<unknown>, timeout: number, reason: (ms: number) => Error): Promise<boolean> {
+    if (await settlesWithin(work, timeout)) return true;
+    const error = reason(timeout);
+    for (const run of this.#active) run.cancel(error);
+    return false;
+  }
+
+  /** How many runs a deadline would cancel now. */
+  get active(): number {
+    return this.#active.size;
+  }
+
+  /** Resolves once nothing is queued or running, counting work added while it waits. */
+  whenIdle(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #checkIdle(): void {
+    if (this.pending !== 0 || this.#idleWaiters.length === 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+function handlerFailed(thrown: unknown, info: ReportedInfo): void {
+  warn(`onError threw while reporting task "${info.name}": ${describeError(thrown)}`);
+}

@@ -1,0 +1,154 @@
+// Runs one task to its outcome: its attempts wherever they run, the timeout, the signal, the waits between retries, cancellation.
+import { withDeadline } from './deadline.js';
+import { backoffDelay } from './define-task.js';
+import { TaskTimeoutError } from './errors.js';
+import { debug, describeError } from './report.js';
+import { type Origin, type Task, taskName } from './task.js';
+
+export type Status = 'succeeded' | 'failed' | 'timedOut';
+
+/** Told when a run that went asynchronous has settled (a synchronous outcome is returned by start() instead). */
+export interface RunOwner {
+  taskSettled(run: TaskRun): void;
+}
+
+const NOT_YET: unique symbol = Symbol('not yet');
+
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  );
+}
+
+/**
+ * One task from its start to its outcome, and the scope its code runs in (taskSignal(), taskId()). One object
+ * owns the attempts, the timeout, the signal and the hand-off of the outcome, so that a pending task holds little.
+ * The AbortController is made only if the task asks for its signal: most never do, and one per task is measurable.
+ */
+export class TaskRun {
+  readonly task: Task;
+  readonly origin: Origin;
+  /** Called by the owner with what comes next once the outcome is counted (the list's continuation, a job's resolve). */
+  readonly resume: (proceed: boolean) => void;
+  /** performance.now() at the start, taken only when debug output is on. */
+  readonly started: number;
+  readonly #owner: RunOwner;
+  attempts = 0;
+  status: Status = 'succeeded';
+  error: unknown;
+  #controller: AbortController | undefined;
+  /** Why the current attempt's signal aborted. */
+  #abortReason: unknown = NOT_YET;
+  /** Why the run was cancelled (no further attempt). */
+  #cancelReason: unknown = NOT_YET;
+  #retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(task: Task, owner: RunOwner, origin: Origin, resume: (proceed: boolean) => void) {
+    this.task = task;
+    this.#owner = owner;
+    this.origin = origin;
+    this.resume = resume;
+    this.started = debug.enabled ? performance.now() : 0;
+  }
+
+  /** The current attempt's signal. */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#abortReason !== NOT_YET) this.#controller.abort(this.#abortReason);
+    }
+    return this.#controller.signal;
+  }
+
+  get cancelled(): boolean {
+    return this.#cancelReason !== NOT_YET;
+  }
+
+  /** Aborts the current attempt's signal (now, or when it is first asked for). */
+  abort(reason: unknown): void {
+    if (this.#abortReason !== NOT_YET) return;
+    this.#abortReason = reason;
+    this.#controller?.abort(reason);
+  }
+
+  /** Aborts the current attempt and forbids further ones; a wait between attempts ends at once. */
+  cancel(reason: unknown): void {
+    if (this.#cancelReason !== NOT_YET) return;
+    this.#cancelReason = reason;
+    this.abort(reason);
+    if (this.#retryTimer !== undefined) {
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = undefined;
+      this.#next();
+    }
+  }
+
+  /**
+   * Runs the task. True: it settled synchronously (read `status` and `error`). False: it is still running, and the
+   * owner's taskSettled(run) is called once it settles. A synchronous task that succeeds allocates nothing more.
+   */
+  start(): boolean {
+    return this.#attempt(true);
+  }
+
+  #attempt(sync: boolean): boolean {
+    this.attempts++;
+    let result: unknown;
+    try {
+      result = this.task.policy.place.attempt(this.task, this);
+    } catch (error) {
+      return this.#failed(error, sync);
+    }
+    if (!isThenable(result)) return this.#settle('succeeded', undefined, sync);
+    const timeout = this.task.policy.timeout;
+    // Promise.resolve() returns a native promise as it is, and tames a foreign thenable. The timeout's timer keeps
+    // the process alive, as the task would; after a timeout, the task's late outcome is ignored.
+    const settled =
+      timeout === Number.POSITIVE_INFINITY ? Promise.resolve(result) : withDeadline(result, timeout, () => this.#timedOut(timeout), true);
+    settled.then(
+      () => this.#settle('succeeded', undefined, false),
+      (error: unknown) => this.#failed(error, false),
+    );
+    return false;
+  }
+
+  #timedOut(ms: number): TaskTimeoutError {
+    const error = new TaskTimeoutError(taskName(this.task), ms);
+    this.abort(error);
+    return error;
+  }
+
+  #failed(error: unknown, sync: boolean): boolean {
+    const status: Status = error instanceof TaskTimeoutError ? 'timedOut' : 'failed';
+    if (this.attempts > this.task.policy.retries || this.cancelled) return this.#settle(status, error, sync);
+    const wait = backoffDelay(this.task.policy.backoff, this.attempts);
+    if (debug.enabled) {
+      const outcome = status === 'timedOut' ? 'timed out' : 'failed';
+      debug('task %s attempt %d %s (%s); retrying in %dms', taskName(this.task), this.attempts, outcome, describeError(error), wait);
+    }
+    if (wait > 0) this.#retryTimer = setTimeout(() => this.#next(), wait);
+    else queueMicrotask(() => this.#next());
+    return false;
+  }
+
+  /** The next attempt, with a fresh signal, unless the run was cancelled meanwhile. */
+  #next(): void {
+    this.#retryTimer = undefined;
+    if (this.cancelled) {
+      this.#settle('failed', this.#cancelReason, false);
+      return;
+    }
+    this.#controller = undefined;
+    this.#abortReason = NOT_YET;
+    this.#attempt(false);
+  }
+
+  #settle(status: Status, error: unknown, sync: boolean): boolean {
+    this.status = status;
+    this.error = error;
+    if (!sync) this.#owner.taskSettled(this);
+    return true;
+  }
+}
