@@ -28,6 +28,8 @@ export class BackgroundTasks {
   #skipReason: string | undefined;
   /** Carries the drain on after an async task; made at the list's first async task. */
   #resume: Resume | undefined;
+  /** Tells a serverless platform the list is done (Vercel's waitUntil, or the platformWaitUntil option). */
+  #releasePlatform: (() => void) | undefined;
 
   /** @internal Made by the middleware; apps use `res.locals.background`. */
   constructor(scheduler: Scheduler, req: IncomingMessage, res: ServerResponse) {
@@ -53,6 +55,7 @@ export class BackgroundTasks {
     const task = this.#scheduler.admit(fn as Task['fn'], args, first ? noContext : captureContext);
     if (this.#tasks === undefined) {
       this.#tasks = [task];
+      this.#releasePlatform = this.#scheduler.holdPlatform();
       if (this.#state === OPEN) {
         onFinished(this.#res as ServerResponse, () => this.#finish());
       } else {
@@ -134,6 +137,10 @@ export class BackgroundTasks {
     this.#tasks = undefined;
     this.#next = 0;
     this.#state = IDLE;
+    if (this.#releasePlatform !== undefined) {
+      this.#releasePlatform();
+      this.#releasePlatform = undefined;
+    }
   }
 
   #settled(proceed: boolean): void {

@@ -35,7 +35,13 @@ export function backgroundTasks(options?: BackgroundTasksOptions): BackgroundTas
     const existing = locals.background;
     if (existing === undefined) {
       // Nothing more is allocated until the first addTask: a request that adds no task costs one small object.
-      locals.background = new BackgroundTasks(scheduler, req, res);
+      // Not enumerable, so that code listing res.locals (res.json(res.locals), views, spreads) does not see it.
+      Object.defineProperty(locals, 'background', {
+        value: new BackgroundTasks(scheduler, req, res),
+        writable: true,
+        configurable: true,
+        enumerable: false,
+      });
     } else if (!(existing instanceof BackgroundTasks)) {
       next(new InvalidArgumentError('res.locals.background is already set to something else; backgroundTasks() needs that name'));
       return;

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkBoolean, checkFunction, checkInteger, checkTimeout, type OptionTable, parseWithTable } from './check.js';
 import { InvalidArgumentError } from './errors.js';
 import { logTaskError, type TaskInfo } from './outcomes.js';
+import type { PlatformWaitUntil } from './platform.js';
 import type { QueueRunner } from './queue-runner.js';
 
 export type ErrorHandler = (error: unknown, info: TaskInfo) => void;
@@ -51,6 +52,12 @@ export interface BackgroundTasksOptions {
   readonly checkArgs?: boolean;
   /** Hand tasks to a queue instead of running them in this process (see express-background-tasks/bullmq). */
   readonly runner?: QueueRunner;
+  /**
+   * Called once per response list with a promise that settles when the list's tasks are done (or skipped), for
+   * platforms that freeze the process after the response. Default: Vercel's `waitUntil` where it is present,
+   * nothing elsewhere. `false` turns the default off.
+   */
+  readonly platformWaitUntil?: PlatformWaitUntil | false;
 }
 
 /** The parsed options, every one present. */
@@ -63,6 +70,7 @@ export interface Settings {
   readonly maxQueued: number;
   readonly checkArgs: boolean;
   readonly runner: QueueRunner | undefined;
+  readonly platformWaitUntil: PlatformWaitUntil | false | undefined;
 }
 
 /** The default skip: a response that ended in a server error discards its tasks, as FastAPI does. */
@@ -93,6 +101,8 @@ const OPTIONS: OptionTable<Settings> = {
   maxQueued: (value) => checkInteger(WHERE, 'maxQueued', value, { min: 0, fallback: Number.POSITIVE_INFINITY, infinity: true }),
   checkArgs: (value) => checkBoolean(WHERE, 'checkArgs', value, { fallback: false }),
   runner: checkRunner,
+  platformWaitUntil: (value) =>
+    value === false ? false : checkFunction<PlatformWaitUntil | undefined>(WHERE, 'platformWaitUntil', value, { fallback: undefined }),
 };
 
 export function parseOptions(options: unknown): Settings {

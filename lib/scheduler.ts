@@ -1,12 +1,13 @@
 // App-wide for one middleware: admitting tasks (checks, maxQueued, policy), concurrency slots, the queue hand-off, drain().
 import type { AsyncResource } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { checkArgs } from './args-check.js';
 import { invalid, parseDeadline } from './check.js';
 import { definitionOf } from './define-task.js';
 import { BackgroundTasksFullError, DrainDeadlineError } from './errors.js';
-import { checkJsonArgs } from './json-args.js';
 import type { Settings, SkipRequest, SkipResponse } from './options.js';
 import { Outcomes, type Stats, type TaskInfo } from './outcomes.js';
+import { holdPlatform } from './platform.js';
 import { Policies } from './policy.js';
 import type { QueueRunner } from './queue-runner.js';
 import { debug, describeError, pathOf, warn } from './report.js';
@@ -63,10 +64,15 @@ export class Scheduler implements RunOwner {
         `addTask(): task "${fn.name || 'anonymous'}" must be made with defineTask(name, fn) when a queue runner is set, so that a worker can find it by name`,
       );
     }
-    if (settings.checkArgs) checkJsonArgs(policy.name ?? (fn.name || 'anonymous'), args);
+    if (settings.checkArgs) checkArgs(policy.name ?? (fn.name || 'anonymous'), args, 'json');
     if (this.#outcomes.queued >= settings.maxQueued) throw new BackgroundTasksFullError(settings.maxQueued);
     this.#outcomes.queued++;
     return { fn, args, context: context(), policy, id: undefined };
+  }
+
+  /** Tells the platform (if any) to wait for a list that starts now; returns what to call when the list is done. */
+  holdPlatform(): (() => void) | undefined {
+    return holdPlatform(this.#settings.platformWaitUntil);
   }
 
   /** Why a finished response's tasks are skipped, or undefined to run them. A skip() that throws is reported, and the tasks run. */
