@@ -22,6 +22,7 @@ const CLONEABLE = new Set<unknown>([
   Map.prototype,
   Set.prototype,
   ArrayBuffer.prototype,
+  SharedArrayBuffer.prototype,
   DataView.prototype,
   Buffer.prototype,
   Error.prototype,

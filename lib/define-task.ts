@@ -1,5 +1,5 @@
 // defineTask(): a named task with its own retries, backoff and timeout, still callable like the function it wraps.
-import { checkInteger, checkTimeout, fail, invalid, parseWithTable, received } from './check.js';
+import { checkBoolean, checkInteger, checkTimeout, fail, invalid, parseWithTable, received } from './check.js';
 
 export interface Backoff {
   /** 'fixed' waits `delay` ms between attempts; 'exponential' waits delay * 2^(attempt - 1), as BullMQ does. */
@@ -15,6 +15,8 @@ export interface TaskOptions {
   readonly backoff?: Backoff;
   /** Per-attempt timeout in ms (Infinity for none); overrides the middleware's `timeout`. */
   readonly timeout?: number;
+  /** Run on a worker thread of the `threads` pool (see express-background-tasks/threads). Default false. */
+  readonly thread?: boolean;
 }
 
 /** What defineTask() recorded; read once, when a task is accepted (see policy.ts). */
@@ -23,6 +25,7 @@ export interface TaskDefinition {
   readonly retries: number;
   readonly backoff: Backoff | undefined;
   readonly timeout: number | undefined;
+  readonly thread: boolean;
 }
 
 /** A task made with defineTask(): call it like `fn`, or pass it to `addTask` with type-checked arguments. */
@@ -38,6 +41,7 @@ const TASK_OPTIONS = {
   retries: (value: unknown) => checkInteger(WHERE, 'retries', value, { min: 0, fallback: 0, infinity: false }),
   backoff: (value: unknown) => checkBackoff(value),
   timeout: (value: unknown) => checkTimeout(WHERE, 'timeout', value, { fallback: undefined }),
+  thread: (value: unknown) => checkBoolean(WHERE, 'thread', value, { fallback: false }),
 };
 
 function checkBackoff(value: unknown): Backoff | undefined {

@@ -8,7 +8,9 @@ export type BackgroundTasksErrorCode =
   | 'ERR_BACKGROUND_TASKS_DRAIN_DEADLINE'
   | 'ERR_BACKGROUND_TASKS_CLOSE_DEADLINE'
   | 'ERR_BACKGROUND_TASKS_ENQUEUE'
-  | 'ERR_BACKGROUND_TASKS_NOT_IN_TASK';
+  | 'ERR_BACKGROUND_TASKS_NOT_IN_TASK'
+  | 'ERR_BACKGROUND_TASKS_THREADS_CLOSED'
+  | 'ERR_BACKGROUND_TASKS_THREAD_TASK_NOT_FOUND';
 
 /**
  * A bad option or argument. Still a `TypeError` (and named so), as callers of an API expect for bad input;
@@ -85,4 +87,20 @@ export class EnqueueError extends Error {
 export class NotInTaskError extends Error {
   readonly code = 'ERR_BACKGROUND_TASKS_NOT_IN_TASK';
   override readonly name = 'Error';
+}
+
+/** A thread task was started after its pool's close(). */
+export class ThreadPoolClosedError extends Error {
+  readonly code = 'ERR_BACKGROUND_TASKS_THREADS_CLOSED';
+  override readonly name = 'ThreadPoolClosedError';
+
+  constructor(taskName: string) {
+    super(`Thread task "${taskName}" cannot start: its thread pool was closed (threadPool().close())`);
+  }
+}
+
+/** The thread pool's tasks module does not export a defineTask() task of that name (or could not be loaded). */
+export class ThreadTaskNotFoundError extends Error {
+  readonly code = 'ERR_BACKGROUND_TASKS_THREAD_TASK_NOT_FOUND';
+  override readonly name = 'ThreadTaskNotFoundError';
 }

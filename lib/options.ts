@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkBoolean, checkFunction, checkInteger, checkTimeout, type OptionTable, parseWithTable } from './check.js';
 import { InvalidArgumentError } from './errors.js';
 import { logTaskError, type TaskInfo } from './outcomes.js';
+import type { ThreadPool } from './place.js';
 import type { PlatformWaitUntil } from './platform.js';
 import type { QueueRunner } from './queue-runner.js';
 
@@ -58,6 +59,8 @@ export interface BackgroundTasksOptions {
    * nothing elsewhere. `false` turns the default off.
    */
   readonly platformWaitUntil?: PlatformWaitUntil | false;
+  /** Where tasks defined with `thread: true` run: threadPool() from express-background-tasks/threads. */
+  readonly threads?: ThreadPool;
 }
 
 /** The parsed options, every one present. */
@@ -71,6 +74,7 @@ export interface Settings {
   readonly checkArgs: boolean;
   readonly runner: QueueRunner | undefined;
   readonly platformWaitUntil: PlatformWaitUntil | false | undefined;
+  readonly threads: ThreadPool | undefined;
 }
 
 /** The default skip: a response that ended in a server error discards its tasks, as FastAPI does. */
@@ -91,6 +95,18 @@ function checkRunner(value: unknown): QueueRunner | undefined {
   return value as QueueRunner;
 }
 
+/** A pool made by threadPool(), checked by shape so that the main entry never loads the threads entry. */
+export function checkThreads(where: string, value: unknown): ThreadPool | undefined {
+  if (value === undefined) return undefined;
+  const pool = value as Partial<ThreadPool> | null;
+  if (pool === null || typeof pool !== 'object' || pool.where !== 'thread' || typeof pool.attempt !== 'function') {
+    throw new InvalidArgumentError(
+      `${where}: option "threads" must be a thread pool made with threadPool({ module }) from express-background-tasks/threads`,
+    );
+  }
+  return pool as ThreadPool;
+}
+
 /** Every option: its check and its default, in one place. */
 const OPTIONS: OptionTable<Settings> = {
   onError: (value) => checkFunction<ErrorHandler>(WHERE, 'onError', value, { fallback: logTaskError }),
@@ -101,6 +117,7 @@ const OPTIONS: OptionTable<Settings> = {
   maxQueued: (value) => checkInteger(WHERE, 'maxQueued', value, { min: 0, fallback: Number.POSITIVE_INFINITY, infinity: true }),
   checkArgs: (value) => checkBoolean(WHERE, 'checkArgs', value, { fallback: false }),
   runner: checkRunner,
+  threads: (value) => checkThreads(WHERE, value),
   platformWaitUntil: (value) =>
     value === false ? false : checkFunction<PlatformWaitUntil | undefined>(WHERE, 'platformWaitUntil', value, { fallback: undefined }),
 };

@@ -1,4 +1,4 @@
-// Where a task's attempts run: one small interface, and the implementation for this process's event loop.
+// Where a task's attempts run: one small interface, the implementation for this process's event loop, and a thread pool's shape.
 import type { TaskRun } from './run-task.js';
 import type { Task } from './task.js';
 import { callInScope } from './task-context.js';
@@ -9,10 +9,24 @@ export type Where = 'process' | 'thread' | 'queue';
 export interface Place {
   readonly where: Where;
   /**
+   * Checks, at addTask, what this place needs of a task (that its arguments can reach it, that it can find it);
+   * throws a TypeError naming the task and the problem. Optional: the event loop takes anything.
+   */
+  admit?(name: string, args: readonly unknown[]): void;
+  /**
    * Starts one attempt of `task`: returns its value, a promise of it, or throws. `run` is the task's scope
    * (its signal) and must be current while the task's own code runs.
    */
   attempt(task: Task, run: TaskRun): unknown;
+}
+
+/** A pool of worker threads, made by threadPool() from express-background-tasks/threads. */
+export interface ThreadPool extends Place {
+  readonly where: 'thread';
+  /** The tasks module the threads load, as a file: URL. */
+  readonly module: string;
+  /** Waits for the tasks in flight, then ends the threads; later tasks fail with a ThreadPoolClosedError. */
+  close(): Promise<void>;
 }
 
 /** This process's event loop: the task is called here, inside its request context. */

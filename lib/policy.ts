@@ -1,6 +1,8 @@
 // A task's policy (name, retries, backoff, timeout, place), worked out once when the task is accepted.
+
+import { invalid } from './check.js';
 import { type Backoff, definitionOf, type TaskDefinition } from './define-task.js';
-import { eventLoop, type Place } from './place.js';
+import { eventLoop, type Place, type ThreadPool } from './place.js';
 
 export interface TaskPolicy {
   /** The defineTask name; undefined for a plain function, reported under its own name. */
@@ -20,6 +22,12 @@ export interface PolicyDefaults {
   readonly timeout: number;
   /** The retries a queue worker allows itself: 0, since BullMQ does the retries there. Undefined: the definition's. */
   readonly retries?: number;
+  /** Where tasks defined with `thread: true` run; undefined refuses them. */
+  readonly threads?: ThreadPool | undefined;
+  /** The call and option that take `threads`, for the error that says to set it. */
+  readonly threadsOption: string;
+  /** True where tasks are handed to a queue: a worker, not this process, decides where they run. */
+  readonly queued?: boolean;
 }
 
 /**
@@ -50,9 +58,20 @@ export class Policies {
       retries: this.#defaults.retries ?? definition.retries,
       backoff: definition.backoff,
       timeout: definition.timeout ?? timeout,
-      place: eventLoop,
+      place: definition.thread && this.#defaults.queued !== true ? this.#threads(definition.name) : eventLoop,
     });
     if (timeout === this.#defaults.timeout) this.#defined.set(definition, policy);
     return policy;
+  }
+
+  #threads(name: string): ThreadPool {
+    const threads = this.#defaults.threads;
+    if (threads === undefined) {
+      invalid(
+        `task "${name}" is defined with { thread: true }, but no thread pool was given: pass ${this.#defaults.threadsOption}: ` +
+          'threadPool({ module }) from express-background-tasks/threads',
+      );
+    }
+    return threads;
   }
 }

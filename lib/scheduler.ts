@@ -8,7 +8,7 @@ import { BackgroundTasksFullError, DrainDeadlineError } from './errors.js';
 import type { Settings, SkipRequest, SkipResponse } from './options.js';
 import { Outcomes, type Stats, type TaskInfo } from './outcomes.js';
 import { holdPlatform } from './platform.js';
-import { Policies } from './policy.js';
+import { Policies, type TaskPolicy } from './policy.js';
 import type { QueueRunner } from './queue-runner.js';
 import { debug, describeError, pathOf, warn } from './report.js';
 import { type RunOwner, type Status, TaskRun } from './run-task.js';
@@ -40,7 +40,12 @@ export class Scheduler implements RunOwner {
   constructor(settings: Settings) {
     this.#settings = settings;
     this.#outcomes = new Outcomes(settings.onError);
-    this.#policies = new Policies({ timeout: settings.timeout });
+    this.#policies = new Policies({
+      timeout: settings.timeout,
+      threads: settings.threads,
+      threadsOption: 'backgroundTasks({ threads })',
+      queued: settings.runner !== undefined,
+    });
   }
 
   /** Where this middleware's lists go: a queue, or undefined to run them here. Decided once, with the options. */
@@ -58,13 +63,20 @@ export class Scheduler implements RunOwner {
    */
   admit(fn: Task['fn'], args: readonly unknown[], context: () => AsyncResource | undefined): Task {
     const settings = this.#settings;
-    const policy = this.#policies.of(fn);
-    if (settings.runner !== undefined && definitionOf(fn) === undefined) {
+    let policy: TaskPolicy;
+    try {
+      policy = this.#policies.of(fn);
+    } catch (error) {
+      invalid(`addTask(): ${(error as Error).message}`);
+    }
+    const name = policy.name ?? (fn.name || 'anonymous');
+    if (settings.runner !== undefined && policy.name === undefined) {
       invalid(
-        `addTask(): task "${fn.name || 'anonymous'}" must be made with defineTask(name, fn) when a queue runner is set, so that a worker can find it by name`,
+        `addTask(): task "${name}" must be made with defineTask(name, fn) when a queue runner is set, so that a worker can find it by name`,
       );
     }
-    if (settings.checkArgs) checkArgs(policy.name ?? (fn.name || 'anonymous'), args, 'json');
+    if (settings.checkArgs) checkArgs(name, args, 'json');
+    policy.place.admit?.(name, args);
     if (this.#outcomes.queued >= settings.maxQueued) throw new BackgroundTasksFullError(settings.maxQueued);
     this.#outcomes.queued++;
     return { fn, args, context: context(), policy, id: undefined };

@@ -1,13 +1,18 @@
 // The running task as its own code sees it (taskSignal(), taskId()), and capturing a request's context for a later task.
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import { NotInTaskError } from './errors.js';
-import type { TaskRun } from './run-task.js';
 
-const current = new AsyncLocalStorage<TaskRun>();
+/** What a task's own code can ask of the task running it: a TaskRun here, or its stand-in on a worker thread. */
+export interface TaskScope {
+  readonly signal: AbortSignal;
+  readonly task: { readonly id: string | undefined };
+}
+
+const current = new AsyncLocalStorage<TaskScope>();
 
 /** Calls `fn(...args)` with `run` as the current task, inside the captured request context if any. */
 export function callInScope(
-  run: TaskRun,
+  run: TaskScope,
   context: AsyncResource | undefined,
   fn: (...args: never[]) => unknown,
   args: readonly unknown[],
@@ -17,7 +22,7 @@ export function callInScope(
   return context.runInAsyncScope(current.run, current, run, fn, ...(args as never[]));
 }
 
-function currentRun(caller: string): TaskRun {
+function currentRun(caller: string): TaskScope {
   const run = current.getStore();
   if (run === undefined) {
     throw new NotInTaskError(`${caller} was called outside a background task; call it from inside a function passed to addTask()`);

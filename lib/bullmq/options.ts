@@ -13,6 +13,8 @@ import {
 } from '../check.js';
 import type { DefinedTask } from '../define-task.js';
 import { definitionOf } from '../define-task.js';
+import { checkThreads } from '../options.js';
+import type { ThreadPool } from '../place.js';
 import { type Connection, checkConnection } from './connection.js';
 import type { Keep } from './flow.js';
 
@@ -63,6 +65,8 @@ export interface RunWorkerOptions {
   readonly onError?: WorkerErrorHandler;
   /** BullMQ's key prefix (default 'bull'): the runner's prefix. */
   readonly prefix?: string;
+  /** Where tasks defined with `thread: true` run: threadPool() from express-background-tasks/threads. */
+  readonly threads?: ThreadPool;
 }
 
 export interface RunnerSettings {
@@ -82,6 +86,7 @@ export interface WorkerSettings {
   readonly concurrency: number;
   readonly onError: WorkerErrorHandler | undefined;
   readonly prefix: string | undefined;
+  readonly threads: ThreadPool | undefined;
 }
 
 function checkQueueName(where: string, value: unknown): string {
@@ -153,9 +158,17 @@ const WORKER_OPTIONS: OptionTable<WorkerSettings> = {
   concurrency: (value) => checkInteger(WORKER, 'concurrency', value, { min: 1, fallback: 1, infinity: false }),
   onError: (value) => checkFunction<WorkerErrorHandler | undefined>(WORKER, 'onError', value, { fallback: undefined }),
   prefix: (value) => checkPrefix(WORKER, value),
+  threads: (value) => checkThreads(WORKER, value),
 };
 
 export function parseWorkerOptions(options: unknown): WorkerSettings {
   if (options === undefined) invalid(`${WORKER}: options are required: { connection, queueName, tasks }`);
-  return parseWithTable(WORKER, options, WORKER_OPTIONS);
+  const settings = parseWithTable(WORKER, options, WORKER_OPTIONS);
+  const threadTask = [...settings.tasks.values()].find((task) => definitionOf(task)?.thread);
+  if (threadTask !== undefined && settings.threads === undefined) {
+    invalid(
+      `${WORKER}: task "${threadTask.taskName}" is defined with { thread: true }: pass threads: threadPool({ module }) from express-background-tasks/threads`,
+    );
+  }
+  return settings;
 }

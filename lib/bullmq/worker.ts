@@ -59,7 +59,7 @@ class QueueWorker implements TaskWorker, RunOwner {
   readonly worker: Worker;
   readonly #settings: WorkerSettings;
   /** One attempt per BullMQ attempt: BullMQ does the retries and the backoff. */
-  readonly #policies = new Policies({ timeout: Number.POSITIVE_INFINITY, retries: 0 });
+  readonly #policies: Policies;
   readonly #outcomes: Outcomes<WorkerTaskInfo>;
   #lastLogged = '';
   #closing: Promise<WorkerCloseResult> | undefined;
@@ -67,6 +67,12 @@ class QueueWorker implements TaskWorker, RunOwner {
   constructor(settings: WorkerSettings) {
     this.#settings = settings;
     this.#outcomes = new Outcomes(settings.onError);
+    this.#policies = new Policies({
+      timeout: Number.POSITIVE_INFINITY,
+      retries: 0,
+      threads: settings.threads,
+      threadsOption: 'runWorker({ threads })',
+    });
     this.worker = new Worker(settings.queueName, (job, token) => this.#process(job, token), {
       connection: bullmqConnection(settings.connection),
       concurrency: settings.concurrency,
