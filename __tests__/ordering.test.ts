@@ -11,7 +11,7 @@ import { appWith, deferred, loadExpress, settled } from './helpers.js';
 const express = loadExpress();
 
 describe('tasks start once the response is finished', () => {
-  const file = join(tmpdir(), `ebt-core-${process.pid}.txt`);
+  const file = join(tmpdir(), `ebt-ordering-${process.pid}.txt`);
   beforeAll(() => writeFileSync(file, 'hello from a file\n'));
 
   const kinds: Array<[string, 'get' | 'head', (res: import('express').Response) => void]> = [
