@@ -4,6 +4,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/__tests__'],
   testMatch: ['**/*.test.ts'],
+  // The packed-package checks (slow, they need npm) run only in `npm run test:package`, which overrides this.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/__tests__/package/'],
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
   },

@@ -1,22 +1,8 @@
-// Named tasks in process: callable as before, retries with backoff, their own timeout, and the checkArgs option.
-import { format } from 'node:util';
-import createDebug from 'debug';
+// defineTask(): a named task, still callable like fn, reported under its name, retried with backoff, with its own
+// timeout; and its arguments' validation.
 import request from 'supertest';
-import { type TaskInfo, backgroundTasks, defineTask, taskSignal } from '../lib/index.js';
-import { loadExpress, settled } from './helpers.js';
-
-const express = loadExpress();
-
-function run(options: Parameters<typeof backgroundTasks>[0], route: (background: import('../lib/index.js').BackgroundTasks) => void) {
-  const bg = backgroundTasks(options);
-  const app = express();
-  app.use(bg);
-  app.get('/', (_req, res) => {
-    route(res.locals.background);
-    res.end();
-  });
-  return { bg, app };
-}
+import { type TaskInfo, defineTask, taskSignal } from '../lib/index.js';
+import { appWith, captureDebug, settled } from './helpers.js';
 
 describe('defineTask()', () => {
   it('returns a task that can still be called directly like fn', () => {
@@ -32,7 +18,10 @@ describe('defineTask()', () => {
     const task = defineTask('send-welcome-email', () => {
       throw new Error('no');
     });
-    const { bg, app } = run({ onError: (_e, info) => failures.push(info) }, (background) => background.addTask(task));
+    const { bg, app } = appWith({ onError: (_e, info) => failures.push(info) }, (_req, res) => {
+      res.locals.background.addTask(task);
+      res.end();
+    });
     await request(app).get('/');
     await settled(bg);
     expect(failures.map((f) => f.name)).toEqual(['send-welcome-email']);
@@ -49,7 +38,10 @@ describe('defineTask()', () => {
       },
       { retries: 2, backoff: { type: 'exponential', delay: 1 } },
     );
-    const { bg, app } = run({ onError: (e) => failures.push(e) }, (background) => background.addTask(flaky, 'a@example.com'));
+    const { bg, app } = appWith({ onError: (e) => failures.push(e) }, (_req, res) => {
+      res.locals.background.addTask(flaky, 'a@example.com');
+      res.end();
+    });
     await request(app).get('/');
     await settled(bg);
     expect(calls).toBe(3);
@@ -58,11 +50,7 @@ describe('defineTask()', () => {
   });
 
   it('calls onError once, for the final failure, with the attempt count; each attempt is in debug output', async () => {
-    const lines: string[] = [];
-    const previousLog = createDebug.log;
-    const previous = createDebug.disable();
-    createDebug.enable('express-background-tasks');
-    createDebug.log = (...args: unknown[]) => lines.push(format(...args));
+    const { lines, restore } = captureDebug();
     let calls = 0;
     const failures: Array<{ error: unknown; info: TaskInfo }> = [];
     try {
@@ -74,14 +62,15 @@ describe('defineTask()', () => {
         },
         { retries: 2, backoff: { type: 'fixed', delay: 1 } },
       );
-      const { bg, app } = run({ onError: (error, info) => failures.push({ error, info }) }, (background) => background.addTask(broken));
+      const { bg, app } = appWith({ onError: (error, info) => failures.push({ error, info }) }, (_req, res) => {
+        res.locals.background.addTask(broken);
+        res.end();
+      });
       await request(app).get('/');
       await settled(bg);
       expect(bg.stats()).toMatchObject({ failed: 1, succeeded: 0 });
     } finally {
-      createDebug.log = previousLog;
-      createDebug.disable();
-      if (previous) createDebug.enable(previous);
+      restore();
     }
     expect(calls).toBe(3);
     expect(failures).toHaveLength(1);
@@ -107,9 +96,10 @@ describe('defineTask()', () => {
       { timeout: 5, retries: 1 },
     );
     const neverEnds = defineTask('neverEnds', () => new Promise(() => undefined), { timeout: 5 });
-    const { bg, app } = run({ timeout: 60_000, onError: (error, info) => failures.push({ error, info }) }, (background) => {
-      background.addTask(hangsOnce);
-      background.addTask(neverEnds);
+    const { bg, app } = appWith({ timeout: 60_000, onError: (error, info) => failures.push({ error, info }) }, (_req, res) => {
+      res.locals.background.addTask(hangsOnce);
+      res.locals.background.addTask(neverEnds);
+      res.end();
     });
     await request(app).get('/');
     await settled(bg);
@@ -131,7 +121,10 @@ describe('defineTask()', () => {
       },
       { retries: 5, backoff: { type: 'fixed', delay: 60_000 } },
     );
-    const { bg, app } = run({ onError: (error) => failures.push(error) }, (background) => background.addTask(retriesForever));
+    const { bg, app } = appWith({ onError: (error) => failures.push(error) }, (_req, res) => {
+      res.locals.background.addTask(retriesForever);
+      res.end();
+    });
     await request(app).get('/');
     expect(await bg.drain({ timeout: 5 })).toEqual({ drained: false, pending: 1 });
     await settled(bg);
@@ -141,67 +134,35 @@ describe('defineTask()', () => {
   });
 });
 
-describe('checkArgs', () => {
-  class Point {
-    constructor(
-      readonly x: number,
-      readonly y: number,
-    ) {}
-  }
-  const cycle: Record<string, unknown> = { a: 1 };
-  cycle.self = cycle;
-  const refused: Array<[string, unknown[], RegExp]> = [
-    ['undefined', ['a', undefined], /args\[1\] is undefined/],
-    ['a function', [() => 1], /args\[0\] is a function/],
-    ['a BigInt', [10n], /args\[0\] is a BigInt/],
-    ['NaN', [{ n: Number.NaN }], /args\[0\]\.n is NaN/],
-    ['Infinity', [[1, Number.POSITIVE_INFINITY]], /args\[0\]\[1\] is Infinity/],
-    ['a Date', ['x', { when: new Date(0) }], /args\[1\]\.when is a Date instance/],
-    ['a Map', [new Map()], /args\[0\] is a Map instance/],
-    ['a class instance', [{ 'odd key': new Point(1, 2) }], /args\[0\]\["odd key"\] is a Point instance/],
-    ['a cycle', [cycle], /args\[0\]\.self refers back to itself/],
-    ['a symbol', [Symbol('s')], /args\[0\] is a symbol/],
-  ];
+describe('defineTask(name, fn, options) validation', () => {
+  const fn = (email: string) => email;
 
-  it.each(refused)('refuses %s at addTask, synchronously, naming the task and the path', async (_what, args, message) => {
-    let thrown: unknown;
-    function sendEmail(..._args: unknown[]): void {}
-    const { bg, app } = run({ checkArgs: true }, (background) => {
-      try {
-        background.addTask(sendEmail, ...args);
-      } catch (error) {
-        thrown = error;
-      }
-    });
-    await request(app).get('/');
-    await settled(bg);
-    expect(thrown).toBeInstanceOf(TypeError);
-    expect((thrown as Error).message).toMatch(/addTask\(\): task "sendEmail": /);
-    expect((thrown as Error).message).toMatch(message);
-    expect(bg.stats()).toMatchObject({ queued: 0, succeeded: 0 });
+  it.each([
+    ['', /argument "name" must be a non-empty string; received the string ""/],
+    ['  ', /argument "name" must be a non-empty string/],
+    [42, /argument "name" must be a non-empty string; received number 42/],
+  ])('name %p', (name, message) => {
+    expect(() => defineTask(name as never, fn)).toThrow(TypeError);
+    expect(() => defineTask(name as never, fn)).toThrow(message);
   });
 
-  it('accepts JSON-safe arguments, shared (non-cyclic) references included', async () => {
-    const shared = { id: 1 };
-    const received: unknown[] = [];
-    const { bg, app } = run({ checkArgs: true }, (background) =>
-      background.addTask((...args: unknown[]) => received.push(...args), 'a', 1.5, true, null, [1, { b: 'c' }], Object.create(null), {
-        one: shared,
-        two: shared,
-      }),
-    );
-    await request(app).get('/');
-    await settled(bg);
-    expect(received).toHaveLength(7);
-    expect(bg.stats().succeeded).toBe(1);
+  it('fn must be a function', () => {
+    expect(() => defineTask('sendEmail', 'sendEmail' as never)).toThrow(/defineTask\(\): argument "fn" must be a function/);
   });
 
-  it('is off by default: in process, any argument is passed as given', async () => {
-    const when = new Date(0);
-    const received: unknown[] = [];
-    const { bg, app } = run({}, (background) => background.addTask((value: Date) => received.push(value), when));
-    await request(app).get('/');
-    await settled(bg);
-    expect(received[0]).toBe(when);
+  it.each<[object, RegExp]>([
+    [{ retries: -1 }, /option "retries" must be an integer >= 0; received number -1/],
+    [{ retries: 1.5 }, /option "retries"/],
+    [{ retries: Number.POSITIVE_INFINITY }, /option "retries"/],
+    [{ backoff: 1000 }, /option "backoff" must be an object like \{ type: 'fixed', delay: 1000 \}/],
+    [{ backoff: { type: 'linear', delay: 1 } }, /option "backoff.type" must be 'fixed' or 'exponential'/],
+    [{ backoff: { type: 'fixed', delay: -1 } }, /option "backoff.delay" must be an integer >= 0/],
+    [{ backoff: { type: 'fixed' } }, /option "backoff.delay"/],
+    [{ backoff: { type: 'fixed', delay: 1, jitter: 0.5 } }, /unknown key "backoff.jitter"/],
+    [{ timeout: 0 }, /option "timeout"/],
+    [{ retry: 3 }, /defineTask\(\): unknown option "retry"/],
+  ])('options %p', (options, message) => {
+    expect(() => defineTask('sendEmail', fn, options as never)).toThrow(TypeError);
+    expect(() => defineTask('sendEmail', fn, options as never)).toThrow(message);
   });
 });

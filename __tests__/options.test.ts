@@ -1,5 +1,5 @@
-// Every option's bad values are refused at creation with a TypeError that names the option.
-import { backgroundTasks, defineTask } from '../lib/index.js';
+// backgroundTasks(options): every option's bad values are refused at creation with a TypeError that names the option.
+import { backgroundTasks } from '../lib/index.js';
 
 describe('backgroundTasks(options) validation', () => {
   const bad: Array<[string, unknown, RegExp]> = [
@@ -64,38 +64,5 @@ describe('backgroundTasks(options) validation', () => {
       timedOut: 0,
       skipped: 0,
     });
-  });
-});
-
-describe('defineTask(name, fn, options) validation', () => {
-  const fn = (email: string) => email;
-
-  it.each([
-    ['', /argument "name" must be a non-empty string; received the string ""/],
-    ['  ', /argument "name" must be a non-empty string/],
-    [42, /argument "name" must be a non-empty string; received number 42/],
-  ])('name %p', (name, message) => {
-    expect(() => defineTask(name as never, fn)).toThrow(TypeError);
-    expect(() => defineTask(name as never, fn)).toThrow(message);
-  });
-
-  it('fn must be a function', () => {
-    expect(() => defineTask('sendEmail', 'sendEmail' as never)).toThrow(/defineTask\(\): argument "fn" must be a function/);
-  });
-
-  it.each<[object, RegExp]>([
-    [{ retries: -1 }, /option "retries" must be an integer >= 0; received number -1/],
-    [{ retries: 1.5 }, /option "retries"/],
-    [{ retries: Number.POSITIVE_INFINITY }, /option "retries"/],
-    [{ backoff: 1000 }, /option "backoff" must be an object like \{ type: 'fixed', delay: 1000 \}/],
-    [{ backoff: { type: 'linear', delay: 1 } }, /option "backoff.type" must be 'fixed' or 'exponential'/],
-    [{ backoff: { type: 'fixed', delay: -1 } }, /option "backoff.delay" must be an integer >= 0/],
-    [{ backoff: { type: 'fixed' } }, /option "backoff.delay"/],
-    [{ backoff: { type: 'fixed', delay: 1, jitter: 0.5 } }, /unknown key "backoff.jitter"/],
-    [{ timeout: 0 }, /option "timeout"/],
-    [{ retry: 3 }, /defineTask\(\): unknown option "retry"/],
-  ])('options %p', (options, message) => {
-    expect(() => defineTask('sendEmail', fn, options as never)).toThrow(TypeError);
-    expect(() => defineTask('sendEmail', fn, options as never)).toThrow(message);
   });
 });

@@ -2,9 +2,19 @@
 import request from 'supertest';
 import { bullmqRunner, runWorker } from '../../lib/bullmq/index.js';
 import { defineTask, type TaskInfo, taskId, taskSignal } from '../../lib/index.js';
-import { deferred, settled } from '../helpers.js';
-import { appWith, Closer, inspectQueue, jobsLeft, nextOutcomes, useRedis } from './support.js';
-import { deadRedisUrl, describeWithRedis, hasRedisServer, startRedis, uniqueQueueName } from './redis.js';
+import { appWith, deferred, settled } from '../helpers.js';
+import {
+  Closer,
+  deadRedisUrl,
+  describeWithRedis,
+  hasRedisServer,
+  inspectQueue,
+  jobsLeft,
+  nextOutcomes,
+  startRedis,
+  uniqueQueueName,
+  useRedis,
+} from './support.js';
 
 const sendEmail = defineTask('sendEmail', (_email: string) => undefined);
 
@@ -15,7 +25,7 @@ describe('Redis unreachable from the start (no Redis needed)', () => {
   test('requests still answer, every enqueue fails fast to onError and the counters, and drain() resolves', async () => {
     const runner = closer.add(bullmqRunner({ connection: await deadRedisUrl(), queueName: uniqueQueueName('down') }));
     const failures: Array<{ error: unknown; info: TaskInfo }> = [];
-    const { app, middleware } = appWith({ runner, onError: (error, info) => failures.push({ error, info }) });
+    const { app, bg } = appWith({ runner, onError: (error, info) => failures.push({ error, info }) });
     app.post('/register', (req, res) => {
       res.locals.background.addTask(sendEmail, String(req.query.email));
       res.locals.background.addTask(sendEmail, 'copy@example.com');
@@ -23,8 +33,8 @@ describe('Redis unreachable from the start (no Redis needed)', () => {
     });
     const responses = await Promise.all([1, 2, 3].map((n) => request(app).post(`/register?email=u${n}%40example.com`)));
     expect(responses.map((r) => r.status)).toEqual([200, 200, 200]);
-    expect(await middleware.drain()).toEqual({ drained: true, pending: 0 });
-    expect(middleware.stats()).toMatchObject({ queued: 0, running: 0, succeeded: 0, failed: 6 });
+    expect(await bg.drain()).toEqual({ drained: true, pending: 0 });
+    expect(bg.stats()).toMatchObject({ queued: 0, running: 0, succeeded: 0, failed: 6 });
     expect(failures).toHaveLength(6);
     for (const { error, info } of failures) {
       expect(info).toEqual({
@@ -68,22 +78,22 @@ describeWithRedis('Redis lost, and workers closed with jobs in flight', () => {
         const runner = closer.add(bullmqRunner({ connection: own.url, queueName, enqueueTimeout: 1000 }));
         const worker = runWorker({ connection: own.url, queueName, tasks: [sendEmail] });
         const failures: unknown[] = [];
-        const { app, middleware } = appWith({ runner, onError: (error) => failures.push(error) });
+        const { app, bg } = appWith({ runner, onError: (error) => failures.push(error) });
         app.post('/register', (_req, res) => {
           res.locals.background.addTask(sendEmail, 'a@example.com');
           res.json({ ok: true });
         });
         const done = nextOutcomes(worker.worker, 1);
         await request(app).post('/register').expect(200);
-        await settled(middleware);
+        await settled(bg);
         expect((await done).map((o) => o.type)).toEqual(['completed']);
 
         await own.stop();
         const errors = jest.spyOn(console, 'error').mockImplementation(() => {});
         try {
           await Promise.all([1, 2].map(() => request(app).post('/register').expect(200)));
-          expect(await middleware.drain()).toEqual({ drained: true, pending: 0 });
-          expect(middleware.stats()).toMatchObject({ succeeded: 1, failed: 2, running: 0 });
+          expect(await bg.drain()).toEqual({ drained: true, pending: 0 });
+          expect(bg.stats()).toMatchObject({ succeeded: 1, failed: 2, running: 0 });
           expect(failures).toEqual([expect.objectContaining({ name: 'EnqueueError' }), expect.objectContaining({ name: 'EnqueueError' })]);
           const closed = await worker.close({ timeout: 500 });
           expect(closed.abandoned).toBe(0);
@@ -106,13 +116,13 @@ describeWithRedis('Redis lost, and workers closed with jobs in flight', () => {
       started.resolve(taskId());
       await gate.promise;
     });
-    const { app, middleware } = appWith({ runner });
+    const { app, bg } = appWith({ runner });
     app.get('/', (_req, res) => {
       res.locals.background.addTask(slow);
       res.end();
     });
     await request(app).get('/').expect(200);
-    await settled(middleware);
+    await settled(bg);
     const worker = runWorker({ connection: redis.server.url, queueName, tasks: [slow] });
     const id = await started.promise;
 
@@ -152,13 +162,13 @@ describeWithRedis('Redis lost, and workers closed with jobs in flight', () => {
       (runs[0] as { reason?: string }).reason = (signal.reason as Error).message;
       throw signal.reason;
     });
-    const { app, middleware } = appWith({ runner });
+    const { app, bg } = appWith({ runner });
     app.get('/', (_req, res) => {
       res.locals.background.addTask(stubborn);
       res.end();
     });
     await request(app).get('/').expect(200);
-    await settled(middleware);
+    await settled(bg);
     const failures: unknown[] = [];
     const first = runWorker({ connection: redis.server.url, queueName, tasks: [stubborn], onError: (error) => failures.push(error) });
     await started.promise;

@@ -3,9 +3,8 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import request from 'supertest';
 import { bullmqRunner, runWorker, type WorkerTaskInfo } from '../../lib/bullmq/index.js';
 import { defineTask, taskId, taskSignal } from '../../lib/index.js';
-import { deferred, settled } from '../helpers.js';
-import { appWith, inspectQueue, jobsLeft, nextOutcomes, useRedis } from './support.js';
-import { describeWithRedis, uniqueQueueName } from './redis.js';
+import { appWith, deferred, settled } from '../helpers.js';
+import { describeWithRedis, inspectQueue, jobsLeft, nextOutcomes, uniqueQueueName, useRedis } from './support.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -38,15 +37,15 @@ describeWithRedis('BullMQ runner and worker', () => {
       async (email: string, options: { urgent: boolean }) => ran.resolve({ args: [email, options], id: taskId() }),
       { retries: 2, backoff: { type: 'exponential', delay: 100 } },
     );
-    const { app, middleware } = appWith({ runner });
+    const { app, bg } = appWith({ runner });
     app.post('/register', (_req, res) => {
       res.locals.background.addTask(sendEmail, 'ada@example.com', { urgent: true });
       res.json({ registered: true });
     });
 
     await request(app).post('/register?token=secret').expect(200, { registered: true });
-    await settled(middleware);
-    expect(middleware.stats()).toMatchObject({ queued: 0, running: 0, succeeded: 1, failed: 0 });
+    await settled(bg);
+    expect(bg.stats()).toMatchObject({ queued: 0, running: 0, succeeded: 1, failed: 0 });
 
     // No worker yet: the job waits in Redis, in the documented format.
     const [job, ...others] = await queue.getJobs(['wait']);
@@ -88,14 +87,14 @@ describeWithRedis('BullMQ runner and worker', () => {
       log.push(`${list} end ${label}`);
       if (label === 'b') throw new Error(`step b of list ${list} failed`);
     });
-    const { app, middleware } = appWith({ runner });
+    const { app, bg } = appWith({ runner });
     app.post('/list/:n', (req, res) => {
       const n = Number(req.params.n);
       for (const label of ['a', 'b', 'c', 'd']) res.locals.background.addTask(step, n, label);
       res.sendStatus(204);
     });
     await Promise.all([request(app).post('/list/1').expect(204), request(app).post('/list/2').expect(204)]);
-    await settled(middleware);
+    await settled(bg);
 
     const running = worker([step], 4);
     const outcomes = await nextOutcomes(running.worker, 8);
@@ -136,7 +135,7 @@ describeWithRedis('BullMQ runner and worker', () => {
       },
       { retries: 1, backoff: { type: 'fixed', delay: 10 } },
     );
-    const { app, middleware } = appWith({ runner });
+    const { app, bg } = appWith({ runner });
     app.get('/', (_req, res) => {
       res.locals.background.addTask(flaky);
       res.end();
@@ -146,7 +145,7 @@ describeWithRedis('BullMQ runner and worker', () => {
       res.end();
     });
     await request(app).get('/').expect(200);
-    await settled(middleware);
+    await settled(bg);
     const running = worker([flaky, hopeless]);
     const flakyOutcomes = await nextOutcomes(running.worker, 3);
     expect(flakyOutcomes.map((o) => o.type)).toEqual(['failed', 'failed', 'completed']);
@@ -158,7 +157,7 @@ describeWithRedis('BullMQ runner and worker', () => {
 
     const hopelessOutcomes = nextOutcomes(running.worker, 2);
     await request(app).get('/hopeless').expect(200);
-    await settled(middleware);
+    await settled(bg);
     // A fixed backoff before the retry; none after the last attempt.
     expect((await hopelessOutcomes).map((o) => [o.type, o.job.delay])).toEqual([
       ['failed', 10],
@@ -183,7 +182,7 @@ describeWithRedis('BullMQ runner and worker', () => {
       },
       { retries: 1 },
     );
-    const { app, middleware } = appWith({ runner, stopOnError: true });
+    const { app, bg } = appWith({ runner, stopOnError: true });
     app.get('/', (_req, res) => {
       res.locals.background.addTask(step, 'a');
       res.locals.background.addTask(boom);
@@ -192,7 +191,7 @@ describeWithRedis('BullMQ runner and worker', () => {
       res.end();
     });
     await request(app).get('/').expect(200);
-    await settled(middleware);
+    await settled(bg);
     const running = worker([step, boom]);
     // a completes, boom fails twice (one retry), then c and d fail without running.
     const outcomes = await nextOutcomes(running.worker, 5);
@@ -214,14 +213,14 @@ describeWithRedis('BullMQ runner and worker', () => {
     const ghost = defineTask('ghost', () => undefined, { retries: 5 });
     const ran = deferred<string>();
     const known = defineTask('known', (label: string) => ran.resolve(label));
-    const { app, middleware } = appWith({ runner });
+    const { app, bg } = appWith({ runner });
     app.get('/', (_req, res) => {
       res.locals.background.addTask(ghost);
       res.locals.background.addTask(known, 'after the ghost');
       res.end();
     });
     await request(app).get('/').expect(200);
-    await settled(middleware);
+    await settled(bg);
     const running = worker([known]);
     const outcomes = await nextOutcomes(running.worker, 2);
     expect(outcomes.map((o) => `${o.type} ${o.job.name}`)).toEqual(['failed ghost', 'completed known']);
@@ -243,14 +242,14 @@ describeWithRedis('BullMQ runner and worker', () => {
     };
     const ownTimeout = defineTask('ownTimeout', waitForAbort, { timeout: 30 });
     const middlewareTimeout = defineTask('middlewareTimeout', waitForAbort);
-    const { app, middleware } = appWith({ runner, timeout: 40 });
+    const { app, bg } = appWith({ runner, timeout: 40 });
     app.get('/', (_req, res) => {
       res.locals.background.addTask(ownTimeout);
       res.locals.background.addTask(middlewareTimeout);
       res.end();
     });
     await request(app).get('/').expect(200);
-    await settled(middleware);
+    await settled(bg);
     const running = worker([ownTimeout, middlewareTimeout]);
     const outcomes = await nextOutcomes(running.worker, 2);
     expect(outcomes.map((o) => o.job.data.timeout)).toEqual([30, 40]);
@@ -265,17 +264,17 @@ describeWithRedis('BullMQ runner and worker', () => {
   test('drain() waits until every list is stored in Redis', async () => {
     const { runner, queue } = setup('drain');
     const step = defineTask('step', (_label: string) => undefined);
-    const { app, middleware } = appWith({ runner });
+    const { app, bg } = appWith({ runner });
     app.get('/:n', (req, res) => {
       res.locals.background.addTask(step, `${req.params.n} first`);
       res.locals.background.addTask(step, `${req.params.n} second`);
       res.end();
     });
     await Promise.all([1, 2, 3].map((n) => request(app).get(`/${n}`).expect(200)));
-    const result = await middleware.drain();
+    const result = await bg.drain();
     expect(result).toEqual({ drained: true, pending: 0 });
     // With no worker: each list's first task waits, its second waits for it.
     expect(await queue.getJobCounts('wait', 'waiting-children')).toEqual({ wait: 3, 'waiting-children': 3 });
-    expect(middleware.stats()).toMatchObject({ queued: 0, running: 0, succeeded: 6, failed: 0 });
+    expect(bg.stats()).toMatchObject({ queued: 0, running: 0, succeeded: 6, failed: 0 });
   });
 });

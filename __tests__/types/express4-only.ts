@@ -1,4 +1,4 @@
-// Type tests (tsc only): proves tsconfig.types-express4.json sees @types/express 4, not 5 (the main type-check never includes this file).
+// Type tests (tsc only): proves tsconfig.types-express4.json sees @types/express 4, not 5 (tsconfig.json leaves this file out).
 import type { Request } from 'express';
 
 // Express 4's typings have req.param(); Express 5's dropped it.

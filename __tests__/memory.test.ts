@@ -1,6 +1,5 @@
-// 20,000 requests through a real server process: every task succeeds, nothing stays queued, and the heap returns to its baseline.
-import { killChildren, startTaskServer } from './child.js';
-import { byStatus, sendAll } from './load.js';
+// Memory: 20,000 requests through a real server process: every task succeeds, nothing stays queued, and the heap returns to its baseline.
+import { byStatus, killChildren, sendAll, startTaskServer } from './helpers.js';
 
 const WARM_UP = 2000;
 const REQUESTS = 20_000;

@@ -4,8 +4,8 @@ import path from 'node:path';
 import request from 'supertest';
 import { bullmqRunner, runWorker } from '../../lib/bullmq/index.js';
 import { type BackgroundTasks, defineTask, type QueueRunner } from '../../lib/index.js';
-import { appWith, Closer } from './support.js';
-import { deadRedisUrl, uniqueQueueName } from './redis.js';
+import { appWith } from '../helpers.js';
+import { Closer, deadRedisUrl, uniqueQueueName } from './support.js';
 
 describe('addTask with a queue runner (no Redis needed: nothing reaches the queue)', () => {
   const closer = new Closer();
@@ -14,7 +14,7 @@ describe('addTask with a queue runner (no Redis needed: nothing reaches the queu
   /** Runs `add` in a handler whose middleware has a runner: the real one (on a Redis that is not there), or a recording one. */
   async function attempt(add: (background: BackgroundTasks) => void, runner?: QueueRunner) {
     const failures: unknown[] = [];
-    const { app, middleware } = appWith({
+    const { app, bg } = appWith({
       runner: runner ?? closer.add(bullmqRunner({ connection: await deadRedisUrl(), queueName: uniqueQueueName('inputs') })),
       onError: (error) => failures.push(error),
     });
@@ -27,8 +27,8 @@ describe('addTask with a queue runner (no Redis needed: nothing reaches the queu
       }
     });
     const { body } = await request(app).get('/').expect(200);
-    await middleware.drain();
-    return { thrown: body.thrown as { name: string; message: string } | null, stats: middleware.stats(), failures };
+    await bg.drain();
+    return { thrown: body.thrown as { name: string; message: string } | null, stats: bg.stats(), failures };
   }
 
   test('a plain closure is refused, naming the task', async () => {
