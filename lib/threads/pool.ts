@@ -13,6 +13,7 @@ import { debug, describeError } from '../report.js';
 import type { TaskRun } from '../run-task.js';
 import { type Task, taskName } from '../task.js';
 import { receiveError, sendError, type ThreadAnswer, type ThreadJob } from './messages.js';
+import { requireModule, tasksIn } from './tasks-module.js';
 import { transferListOf } from './transfer.js';
 
 export interface ThreadPoolOptions {
@@ -59,13 +60,27 @@ const OPTIONS: OptionTable<PoolSettings> = {
 /** The worker-thread side, next to this file (worker.js when built, worker.ts under tsx). */
 const WORKER_FILE = path.join(__dirname, `worker${path.extname(__filename)}`);
 
+/**
+ * The module's task names, if this process can load it synchronously (the app imports it anyway, for addTask's
+ * sake, so this is usually a cache hit): then addTask refuses an unknown name at once. Otherwise (an ES module on a
+ * Node that cannot require() it) the thread finds out when the task runs, and reports it.
+ */
+function knownTasks(url: string): Set<string> | undefined {
+  try {
+    return new Set(tasksIn(requireModule(url)).keys());
+  } catch (error) {
+    debug('threads: %s not loaded in this process (%s); its threads will look for its tasks', url, describeError(error));
+    return undefined;
+  }
+}
+
 class PiscinaThreadPool implements ThreadPool {
   readonly where = 'thread';
   readonly module: string;
   readonly #piscina: Piscina<ThreadJob, ThreadAnswer>;
   #closing: Promise<void> | undefined;
   /** The module's task names as this process sees them, once known: lets addTask refuse an unknown name at once. */
-  #known: Set<string> | undefined;
+  readonly #known: Set<string> | undefined;
 
   constructor(settings: PoolSettings) {
     this.module = settings.module;
@@ -75,21 +90,7 @@ class PiscinaThreadPool implements ThreadPool {
       minThreads: Math.min(1, settings.maxThreads),
       idleTimeout: settings.idleTimeout === Number.POSITIVE_INFINITY ? 2 ** 31 - 1 : settings.idleTimeout,
     });
-    // The app imports the same module for addTask's sake, so this is usually a cache hit. Best effort: a module this
-    // process cannot load is still found (or not) by the thread, which then reports it.
-    import(settings.module).then(
-      (namespace: Record<string, unknown>) => {
-        this.#known = new Set();
-        for (const exported of [namespace, namespace.default]) {
-          if (exported === null || (typeof exported !== 'object' && typeof exported !== 'function')) continue;
-          for (const value of Object.values(exported as Record<string, unknown>)) {
-            const name = (value as { taskDefinition?: { name?: unknown } } | null)?.taskDefinition?.name;
-            if (typeof name === 'string') this.#known.add(name);
-          }
-        }
-      },
-      (error: unknown) => debug('threads: %s not loaded here (%s); the threads will look for its tasks', this.module, describeError(error)),
-    );
+    this.#known = knownTasks(settings.module);
   }
 
   admit(name: string, args: readonly unknown[]): void {

@@ -2,30 +2,15 @@
 import { describeError } from '../report.js';
 import { callInScope, type TaskScope } from '../task-context.js';
 import { receiveError, type SentError, sendError, type ThreadAnswer, type ThreadJob } from './messages.js';
+import { loadModule, type TaskFn, tasksIn } from './tasks-module.js';
 
-type TaskFn = (...args: unknown[]) => unknown;
-
-/** Each tasks module's defineTask tasks by name, loaded once per thread. */
+/** Each tasks module's tasks by name, loaded once per thread. */
 const modules = new Map<string, Promise<Map<string, TaskFn>>>();
 
-function collect(into: Map<string, TaskFn>, exported: unknown): void {
-  if (exported === null || (typeof exported !== 'object' && typeof exported !== 'function')) return;
-  for (const value of Object.values(exported as Record<string, unknown>)) {
-    const name = (value as { taskDefinition?: { name?: unknown } } | null)?.taskDefinition?.name;
-    if (typeof value === 'function' && typeof name === 'string' && !into.has(name)) into.set(name, value as TaskFn);
-  }
-}
-
-/** A module's tasks, whatever its export names: named exports first, then those of a default export object. */
-export function tasksOf(url: string): Promise<Map<string, TaskFn>> {
+function tasksOf(url: string): Promise<Map<string, TaskFn>> {
   let tasks = modules.get(url);
   if (tasks === undefined) {
-    tasks = import(url).then((namespace: Record<string, unknown>) => {
-      const found = new Map<string, TaskFn>();
-      collect(found, namespace);
-      collect(found, namespace.default);
-      return found;
-    });
+    tasks = loadModule(url).then(tasksIn);
     modules.set(url, tasks);
   }
   return tasks;
