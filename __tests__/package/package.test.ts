@@ -37,6 +37,7 @@ const consumers: readonly Consumer[] = [
     runs: [
       ['require() and a background task over real HTTP', 'src/server.js', MARKER],
       [`${PKG}/bullmq subpath loads (require)`, 'src/bullmq.js', 'bullmq subpath:'],
+      [`${PKG}/threads runs a task on a worker thread (require)`, 'src/threads.js', 'thread task ran on thread'],
     ],
   },
   {
@@ -46,6 +47,7 @@ const consumers: readonly Consumer[] = [
     runs: [
       ['named import and a background task over real HTTP', 'src/server.js', MARKER],
       [`${PKG}/bullmq subpath loads (import)`, 'src/bullmq.js', 'bullmq subpath:'],
+      [`${PKG}/threads runs a task on a worker thread (import)`, 'src/threads.js', 'thread task ran on thread'],
     ],
   },
   {
