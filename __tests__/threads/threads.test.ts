@@ -214,6 +214,11 @@ describe('thread tasks refused at addTask', () => {
     expect(() => threadPool({ module: TASKS, maxThreads: 0 })).toThrow(/option "maxThreads" must be an integer >= 1/);
     expect(() => threadPool({ module: TASKS, size: 2 } as never)).toThrow(/threadPool\(\): unknown option "size"/);
   });
+
+  it("threadPool() takes './tasks.js' for the tasks.ts beside it when run from TypeScript sources", async () => {
+    const threads = pool(pathToFileURL(path.join(__dirname, 'fixtures', 'tasks.js')));
+    expect(threads.module).toBe(pathToFileURL(TASKS).href);
+  });
 });
 
 describe('the threads module', () => {

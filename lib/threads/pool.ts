@@ -46,8 +46,13 @@ function checkModule(value: unknown): string {
   else if (typeof value === 'string' && path.isAbsolute(value)) url = pathToFileURL(value);
   const expected = "an absolute path or a file: URL, such as new URL('./tasks.js', import.meta.url) or require.resolve('./tasks')";
   if (url === undefined || url.protocol !== 'file:') fail(WHERE, 'module', expected, value);
-  if (!existsSync(fileURLToPath(url))) invalid(`${WHERE}: option "module": no file at ${fileURLToPath(url)}`);
-  return url.href;
+  const file = fileURLToPath(url);
+  if (existsSync(file)) return url.href;
+  // Run from TypeScript sources (tsx in development), './tasks.js' names the tasks.ts beside the app: the same
+  // option then serves the sources and the compiled output.
+  const source = file.replace(/\.(c|m)?js$/, '.$1ts');
+  if (source !== file && existsSync(source)) return pathToFileURL(source).href;
+  invalid(`${WHERE}: option "module": no file at ${file}`);
 }
 
 const OPTIONS: OptionTable<PoolSettings> = {
