@@ -1,9 +1,9 @@
 // Argument checks are iterative and bounded: a deeply nested body is refused with a TypeError, never a stack overflow.
 import request from 'supertest';
 import { backgroundTasks, defineTask } from '../lib/index.js';
+import { loadExpress } from './helpers.js';
 
-// biome-ignore lint/style/noCommonJs: the Express version is chosen at run time.
-const express: typeof import('express') = process.env.EXPRESS_VERSION === '4' ? require('express4') : require('express');
+const express = loadExpress();
 
 function nested(depth: number): unknown {
   let value: unknown = 'leaf';

@@ -14,9 +14,9 @@ import {
   TaskTimeoutError,
   taskSignal,
 } from '../lib/index.js';
+import { loadExpress } from './helpers.js';
 
-// biome-ignore lint/style/noCommonJs: the Express version is chosen at run time.
-const express: typeof import('express') = process.env.EXPRESS_VERSION === '4' ? require('express4') : require('express');
+const express = loadExpress();
 
 describe('error classes', () => {
   it.each([

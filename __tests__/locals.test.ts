@@ -1,9 +1,9 @@
 // res.locals.background is there for code that asks for it, and invisible to code that lists res.locals.
 import request from 'supertest';
 import { BackgroundTasks, backgroundTasks } from '../lib/index.js';
+import { loadExpress } from './helpers.js';
 
-// biome-ignore lint/style/noCommonJs: the Express version is chosen at run time.
-const express: typeof import('express') = process.env.EXPRESS_VERSION === '4' ? require('express4') : require('express');
+const express = loadExpress();
 
 describe('res.locals.background', () => {
   it('is reachable but not enumerable: res.json(res.locals), spreads and Object.keys do not see it', async () => {

@@ -1,13 +1,13 @@
 // platformWaitUntil: a serverless platform is told to wait for each response list, with Vercel's found by itself.
 import request from 'supertest';
 import { backgroundTasks } from '../lib/index.js';
+import { loadExpress } from './helpers.js';
 
-// biome-ignore lint/style/noCommonJs: the Express version is chosen at run time.
-const express: typeof import('express') = process.env.EXPRESS_VERSION === '4' ? require('express4') : require('express');
+const express = loadExpress();
 
 const VERCEL = Symbol.for('@vercel/request-context');
 
-function appWith(bg: ReturnType<typeof backgroundTasks>, order: string[]) {
+function platformApp(bg: ReturnType<typeof backgroundTasks>, order: string[]) {
   const app = express();
   app.use(bg);
   app.get('/tasks', (_req, res) => {
@@ -31,7 +31,7 @@ describe('platformWaitUntil', () => {
     const order: string[] = [];
     const promises: Promise<void>[] = [];
     const bg = backgroundTasks({ platformWaitUntil: (promise) => promises.push(promise) });
-    await request(appWith(bg, order)).get('/tasks').expect(200);
+    await request(platformApp(bg, order)).get('/tasks').expect(200);
     expect(promises).toHaveLength(1);
     await promises[0]?.then(() => order.push('platform released'));
     expect(order).toEqual(['task 1', 'task 2', 'platform released']);
@@ -41,7 +41,7 @@ describe('platformWaitUntil', () => {
     const order: string[] = [];
     const promises: Promise<void>[] = [];
     const bg = backgroundTasks({ platformWaitUntil: (promise) => promises.push(promise) });
-    const app = appWith(bg, order);
+    const app = platformApp(bg, order);
     await request(app).get('/none').expect(200);
     expect(promises).toHaveLength(0);
     await request(app).get('/fails').expect(500);
@@ -60,7 +60,7 @@ describe('platformWaitUntil', () => {
           throw new Error('platform down');
         },
       });
-      await request(appWith(bg, order)).get('/tasks').expect(200);
+      await request(platformApp(bg, order)).get('/tasks').expect(200);
       await bg.drain();
       expect(order).toEqual(['task 1', 'task 2']);
       expect(errors.mock.calls.map((call) => String(call[0]))).toEqual([
@@ -82,12 +82,12 @@ describe('platformWaitUntil', () => {
     (globalThis as Record<symbol, unknown>)[VERCEL] = { get: () => context };
     try {
       const order: string[] = [];
-      await request(appWith(backgroundTasks(), order)).get('/tasks').expect(200);
+      await request(platformApp(backgroundTasks(), order)).get('/tasks').expect(200);
       expect(received).toHaveLength(1);
       await received[0];
       expect(order).toEqual(['task 1', 'task 2']);
       const off = backgroundTasks({ platformWaitUntil: false });
-      await request(appWith(off, order)).get('/tasks').expect(200);
+      await request(platformApp(off, order)).get('/tasks').expect(200);
       await off.drain();
       expect(received).toHaveLength(1);
     } finally {
