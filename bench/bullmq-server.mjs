@@ -1,4 +1,4 @@
-// A benchmark server for bench/bullmq.mjs: the seed's POST /register on the built package, its task run in-process or queued on BullMQ.
+// A benchmark server for bench/scenarios/bullmq.mjs: the demo app's POST /register on the built package, its task run in-process or queued on BullMQ.
 import { createRequire } from 'node:module';
 import { serveCommands } from './lib/commands.mjs';
 

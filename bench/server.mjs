@@ -1,4 +1,4 @@
-// A benchmark server in its own process: the seed's app on the built package (dist/), tasks run one of four ways.
+// A benchmark server in its own process: the demo app (POST /register, GET /) on the built package (dist/), tasks run one of four ways.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
@@ -37,7 +37,7 @@ closeGate();
 const delays = [];
 const flood = { target: 0, done: 0, finishedAt: 0, drainedAt: 0, addMs: 0, resolve: undefined };
 
-// The seed's task is sendEmail(email); each variant below keeps that shape.
+// The demo app's task is sendEmail(email); each variant below keeps that shape.
 const tasks = {
   trivial: async function sendEmail(email) {
     started++;

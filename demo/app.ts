@@ -1,4 +1,4 @@
-// The seed's app: GET / says hello, POST /register answers at once and sends the email afterwards.
+// The demo app (the one this package was built around): GET / says hello, POST /register answers at once and sends the email afterwards.
 import express from 'express';
 import { type BackgroundTasksMiddleware, backgroundTasks, type QueueRunner } from '../lib/index.js';
 import { createTasks, type DemoTaskOptions } from './tasks.js';

@@ -1,5 +1,6 @@
 // The demo's worker: sends the emails that `REDIS_URL=... npm run demo` queued, and stops gracefully on a signal.
 import { runWorker } from '../lib/bullmq/index.js';
+import { numberFromEnv } from './env.js';
 import { createTasks, QUEUE_NAME } from './tasks.js';
 
 const redisUrl = process.env.REDIS_URL;
@@ -7,10 +8,11 @@ if (!redisUrl) {
   console.error('demo:worker needs REDIS_URL, for example: REDIS_URL=redis://127.0.0.1:6379 npm run demo:worker');
   process.exit(1);
 }
-const concurrency = Number(process.env.WORKER_CONCURRENCY ?? 10);
-const closeTimeoutMs = Number(process.env.CLOSE_TIMEOUT_MS ?? 10_000);
+const emailDelayMs = numberFromEnv('demo:worker', 'EMAIL_DELAY_MS', 5000);
+const concurrency = numberFromEnv('demo:worker', 'WORKER_CONCURRENCY', 10, 1);
+const closeTimeoutMs = numberFromEnv('demo:worker', 'CLOSE_TIMEOUT_MS', 10_000);
 
-const { sendEmail } = createTasks({ emailDelayMs: Number(process.env.EMAIL_DELAY_MS ?? 5000) });
+const { sendEmail } = createTasks({ emailDelayMs });
 const worker = runWorker({ connection: redisUrl, queueName: QUEUE_NAME, tasks: [sendEmail], concurrency });
 void worker.worker.waitUntilReady().then(
   () => console.log(`Worker running tasks from the BullMQ queue "${QUEUE_NAME}" (concurrency ${concurrency})`),

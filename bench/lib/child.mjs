@@ -58,8 +58,8 @@ function processState(pid) {
 
 const live = new Set();
 
-/** Settings that apply to every server started: set once by the runner (--profile). */
-export const serverSettings = { profileDir: undefined };
+/** Settings that apply to every server started: set once by the runner (--profile, --node). */
+export const serverSettings = { profileDir: undefined, nodePath: process.execPath };
 
 /**
  * Starts a server child (bench/server.mjs by default, or another script that sends { ready, port } over IPC
@@ -72,7 +72,8 @@ export async function startServer(config, { script = SERVER, env = {} } = {}) {
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${serverSettings.profileDir}`);
   }
   const argv = [...nodeArgs, script, JSON.stringify(config)];
-  const [command, args] = pinning.enabled ? ['taskset', ['-c', '0', process.execPath, ...argv]] : [process.execPath, argv];
+  const node = serverSettings.nodePath;
+  const [command, args] = pinning.enabled ? ['taskset', ['-c', '0', node, ...argv]] : [node, argv];
   const child = spawn(command, args, {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, NODE_ENV: 'production', ...env },

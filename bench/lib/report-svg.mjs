@@ -1,7 +1,7 @@
 // Draws the charted ratios as a horizontal bar chart in plain SVG, by hand: one bar per ratio, its target ticked.
 
-const WIDTH = 900;
-const LABEL_WIDTH = 360;
+const WIDTH = 980;
+const LABEL_WIDTH = 440;
 const PLOT_LEFT = LABEL_WIDTH + 10;
 const PLOT_WIDTH = 360;
 const VALUE_LEFT = PLOT_LEFT + PLOT_WIDTH + 12;

@@ -59,7 +59,7 @@ export async function run(ctx) {
     id,
     title,
     about:
-      "The seed's `POST /register` on the middleware; the task sleeps 0 ms or 50 ms (a timer). One connection, so " +
+      "The demo app's `POST /register` on the middleware; the task sleeps 0 ms or 50 ms (a timer). One connection, so " +
       "latencies are not queueing; every response time is kept (autocannon's histogram rounds to whole ms). Bare Express " +
       'calling the same tasks fire-and-forget shows what hundreds of pending timers cost any server.',
     table: { head: ['system', 'req/s (median)', 'tasks pending at the end (median)', 'p50 µs (median)', 'p99 µs (median)'], rows },

@@ -1,4 +1,4 @@
-// Scenario 2: the seed's POST /register with one trivial task, run by bare Express, by hand, and by the middleware.
+// Scenario 2: the demo app's POST /register with one trivial task, run by bare Express, by hand, and by the middleware.
 import { startServer } from '../lib/child.mjs';
 import { figure } from '../lib/result.mjs';
 import { THROUGHPUT_HEAD, cpuRatio, rpsRatio, throughputRounds, throughputRows } from '../lib/throughput.mjs';
@@ -28,7 +28,7 @@ export async function run(ctx) {
     id,
     title,
     about:
-      "The seed's handler answers `{ message }` and has `sendEmail(email)` (an async function that only counts) run after the " +
+      "The demo app's handler answers `{ message }` and has `sendEmail(email)` (an async function that only counts) run after the " +
       'response. The hand-rolled middleware is what one writes without the package: a list in `res.locals` and an eager ' +
       "`res.on('finish')` listener that runs it. The lazy `onFinished()` version is the floor for a listener that also " +
       'sees aborted responses, which `finish` never does; with each task in `AsyncLocalStorage.run()`, it is the floor for a ' +

@@ -35,7 +35,7 @@ export async function run(ctx) {
     id,
     title,
     about:
-      `A first middleware stamps \`performance.now()\` on the response's 'finish' event; the task (the seed's one, on ` +
+      `A first middleware stamps \`performance.now()\` on the response's 'finish' event; the task (the demo app's one, on ` +
       `\`POST /register\`) subtracts it from \`performance.now()\` on its first line. ${connections} connections, ${seconds} s.`,
     table: { head: ['system', 'tasks', 'p50 µs', 'p99 µs'], rows },
     figures,

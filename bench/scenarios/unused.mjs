@@ -18,7 +18,7 @@ export async function run(ctx) {
     id,
     title,
     about:
-      "Every server answers `GET /` with the seed's JSON. The reference has an empty middleware `(req, res, next) => next()` " +
+      "Every server answers `GET /` with the demo app's JSON. The reference has an empty middleware `(req, res, next) => next()` " +
       'in front, to show what any middleware costs in Express; the last has `app.use(backgroundTasks())`.',
     table: { head: THROUGHPUT_HEAD, rows: throughputRows(systems, samples) },
     figures: [

@@ -1,6 +1,6 @@
 // Scenario: the BullMQ runner. POST /register enqueuing to Redis vs running in-process, and a worker's jobs per second.
 //
-// A bench/run.mjs scenario (exports id, title, run(ctx)); also runs alone: `npm run build && node bench/bullmq.mjs [--quick]`.
+// A bench/run.mjs scenario (exports id, title, run(ctx)); also runs alone: `npm run build && node bench/scenarios/bullmq.mjs [--quick]`.
 // Needs Debian's redis-server on PATH (started here on a free port, without persistence) or REDIS_URL; without
 // either it reports itself skipped. Redis runs on CPU 1 beside autocannon, so that CPU 0 stays the server's.
 import { execFileSync, spawn } from 'node:child_process';
@@ -8,17 +8,17 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { cpuSeconds, killAll, pinLoadGenerator, pinning, startServer } from './lib/child.mjs';
-import { load } from './lib/load.mjs';
-import { figure } from './lib/result.mjs';
-import { interleavedRounds, medianCell, medianRatio, ratioCell } from './lib/rounds.mjs';
-import { count, fixed } from './lib/stats.mjs';
+import { cpuSeconds, killAll, pinLoadGenerator, pinning, startServer } from '../lib/child.mjs';
+import { load } from '../lib/load.mjs';
+import { figure } from '../lib/result.mjs';
+import { interleavedRounds, medianCell, medianRatio, ratioCell } from '../lib/rounds.mjs';
+import { count, fixed } from '../lib/stats.mjs';
 
 export const id = 'bullmq';
 export const title = 'BullMQ runner: POST /register enqueuing to Redis, and worker throughput';
 
 const require = createRequire(import.meta.url);
-const SERVER = fileURLToPath(new URL('./bullmq-server.mjs', import.meta.url));
+const SERVER = fileURLToPath(new URL('../bullmq-server.mjs', import.meta.url));
 
 function hasRedisServer() {
   try {
@@ -116,8 +116,8 @@ async function registerRounds(ctx, redis) {
 
 /** Fills a queue with `jobs` no-op tasks in lists of `listLength`, then times a worker running them all. */
 async function workerRate(redis, { jobs, listLength, concurrency }) {
-  const { bullmqRunner, runWorker } = require('../dist/bullmq/index.js');
-  const { defineTask } = require('../dist/index.js');
+  const { bullmqRunner, runWorker } = require('../../dist/bullmq/index.js');
+  const { defineTask } = require('../../dist/index.js');
   const queueName = `bench-worker-${randomUUID().slice(0, 8)}`;
   const noop = defineTask('noop', (_n) => undefined);
   const runner = bullmqRunner({ connection: redis.url, queueName });
@@ -202,7 +202,7 @@ export async function run(ctx) {
       id,
       title,
       about:
-        "The seed's `POST /register` with one `defineTask` task, in-process and with `bullmqRunner()` (the response's task " +
+        "The demo app's `POST /register` with one `defineTask` task, in-process and with `bullmqRunner()` (the response's task " +
         'becomes a BullMQ job after the response; no worker runs meanwhile, and Redis is emptied before each round). ' +
         'Server CPU is the web process alone; Redis CPU is the redis-server process, per request. Then a worker (`runWorker`, ' +
         'in the bench process) runs a queue filled beforehand with no-op jobs: single-task lists, and 3-task lists, whose ' +
@@ -233,7 +233,7 @@ export async function run(ctx) {
   }
 }
 
-/** Run alone: `node bench/bullmq.mjs [--quick]` prints the section. */
+/** Run alone: `node bench/scenarios/bullmq.mjs [--quick]` prints the section. */
 async function standalone() {
   const quick = process.argv.includes('--quick');
   const settings = quick
