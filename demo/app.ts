@@ -1,17 +1,25 @@
 // The demo app (the one this package was built around): GET / says hello, POST /register answers at once and sends the email afterwards.
 import express from 'express';
-import { type BackgroundTasksMiddleware, backgroundTasks, type QueueRunner } from '../lib/index.js';
+import { type BackgroundTasksMiddleware, backgroundTasks, type QueueRunner, type ThreadPool } from '../lib/index.js';
 import { createTasks, type DemoTaskOptions } from './tasks.js';
+import { makeThumbnail, writeNotification } from './thread-tasks.js';
 
 export interface DemoOptions extends DemoTaskOptions {
   /** Hand the tasks to a queue (demo/server.ts passes bullmqRunner() when REDIS_URL is set) instead of running them here. */
   readonly runner?: QueueRunner;
+  /** Where the thread tasks (demo/thread-tasks.ts) run; demo/server.ts makes it with threadPool(). */
+  readonly threads?: ThreadPool;
+  /** A file the notification task appends to, as FastAPI's example writes log.txt. Default: none (console only). */
+  readonly notificationLog?: string;
 }
 
 export function createApp(options: DemoOptions = {}): { app: express.Express; background: BackgroundTasksMiddleware } {
   const { sendEmail } = createTasks(options);
 
-  const background = backgroundTasks(options.runner === undefined ? undefined : { runner: options.runner });
+  const background = backgroundTasks({
+    ...(options.runner === undefined ? {} : { runner: options.runner }),
+    ...(options.threads === undefined ? {} : { threads: options.threads }),
+  });
   const app = express();
   app.use(background);
 
@@ -27,6 +35,19 @@ export function createApp(options: DemoOptions = {}): { app: express.Express; ba
     }
     res.locals.background.addTask(sendEmail, email);
     res.json({ message: `Registered ${email}; the email will follow` });
+  });
+
+  // FastAPI's own example, with its blocking write_notification on a worker thread.
+  app.post('/send-notification/:email', (req, res) => {
+    res.locals.background.addTask(writeNotification, req.params.email, 'some notification', options.notificationLog ?? null);
+    res.json({ message: 'Notification sent in the background' });
+  });
+
+  // A CPU-heavy task: the thumbnail is computed on a worker thread while GET / keeps answering at once.
+  app.post('/avatar', (req, res) => {
+    const user = typeof req.query.user === 'string' && req.query.user !== '' ? req.query.user : 'anonymous';
+    res.locals.background.addTask(makeThumbnail, user);
+    res.status(202).json({ message: 'Avatar received; the thumbnail is being made in the background' });
   });
 
   return { app, background };

@@ -2,6 +2,8 @@
 // With REDIS_URL set, the emails go to a BullMQ queue instead, for `npm run demo:worker` to send.
 // `npm run demo` runs it as `exec node --import tsx demo/server.ts`, so that signals sent to npm reach this process.
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { threadPool } from '../lib/threads/index.js';
 import { createApp } from './app.js';
 import { numberFromEnv } from './env.js';
 import { QUEUE_NAME } from './tasks.js';
@@ -20,7 +22,10 @@ async function main(): Promise<void> {
   const runner = redisUrl
     ? (await import('../lib/bullmq/index.js')).bullmqRunner({ connection: redisUrl, queueName: QUEUE_NAME })
     : undefined;
-  const { app, background } = createApp({ emailDelayMs, runner });
+  // The thread tasks run here on a worker thread pool, or, with a queue, on the worker's (demo/worker.ts).
+  const threads = runner ? undefined : threadPool({ module: path.join(__dirname, 'thread-tasks.js') });
+  const notificationLog = process.env.NOTIFICATION_LOG || undefined;
+  const { app, background } = createApp({ emailDelayMs, runner, threads, notificationLog });
   // Express 5 hands a listen error (such as EADDRINUSE) to this callback instead of throwing it.
   const server = app.listen(port, (error?: Error) => {
     if (error) {
@@ -40,6 +45,7 @@ async function main(): Promise<void> {
     if (runner !== undefined)
       console.log(`Tasks go to the BullMQ queue "${QUEUE_NAME}" (REDIS_URL); run \`npm run demo:worker\` to send the emails`);
     console.log(`Try: curl -X POST "http://localhost:${actual}/register?email=you@example.com"`);
+    console.log(`     curl -X POST "http://localhost:${actual}/avatar?user=ada" (a CPU-heavy task on a worker thread)`);
   });
 
   let stoppingSince: number | undefined;
@@ -65,6 +71,7 @@ async function main(): Promise<void> {
     const result = await background.drain({ timeout: drainTimeoutMs });
     const after = background.stats();
     await runner?.close();
+    await threads?.close();
     const finished = after.succeeded + after.failed + after.timedOut - (before.succeeded + before.failed + before.timedOut);
     console.log(`Shutdown: ${finished} tasks finished while draining, ${result.pending} abandoned`);
     process.exit(0);
