@@ -34,6 +34,7 @@ const SCENARIOS = [
   './scenarios/unused.mjs',
   './scenarios/register.mjs',
   './scenarios/latency.mjs',
+  './scenarios/isolation.mjs',
   './scenarios/start-delay.mjs',
   './scenarios/memory.mjs',
   './scenarios/drain.mjs',

@@ -63,9 +63,10 @@ export const serverSettings = { profileDir: undefined, nodePath: process.execPat
 
 /**
  * Starts a server child (bench/server.mjs by default, or another script that sends { ready, port } over IPC
- * and answers { id, cmd } messages with { id, result } or { id, error }).
+ * and answers { id, cmd } messages with { id, result } or { id, error }). `pin: false` leaves it free to use every
+ * core (a server whose worker threads are what is being measured).
  */
-export async function startServer(config, { script = SERVER, env = {} } = {}) {
+export async function startServer(config, { script = SERVER, env = {}, pin = true } = {}) {
   const nodeArgs = ['--expose-gc'];
   if (serverSettings.profileDir !== undefined) {
     mkdirSync(serverSettings.profileDir, { recursive: true });
@@ -73,7 +74,7 @@ export async function startServer(config, { script = SERVER, env = {} } = {}) {
   }
   const argv = [...nodeArgs, script, JSON.stringify(config)];
   const node = serverSettings.nodePath;
-  const [command, args] = pinning.enabled ? ['taskset', ['-c', '0', node, ...argv]] : [node, argv];
+  const [command, args] = pinning.enabled && pin ? ['taskset', ['-c', '0', node, ...argv]] : [node, argv];
   const child = spawn(command, args, {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, NODE_ENV: 'production', ...env },

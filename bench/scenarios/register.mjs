@@ -1,7 +1,7 @@
 // Scenario 2: the demo app's POST /register with one trivial task, run by bare Express, by hand, and by the middleware.
 import { startServer } from '../lib/child.mjs';
 import { figure } from '../lib/result.mjs';
-import { THROUGHPUT_HEAD, cpuRatio, rpsRatio, throughputRounds, throughputRows } from '../lib/throughput.mjs';
+import { cpuRatio, rpsRatio, THROUGHPUT_HEAD, throughputRounds, throughputRows } from '../lib/throughput.mjs';
 
 export const id = 'register';
 export const title = 'Register: POST /register with one trivial task';

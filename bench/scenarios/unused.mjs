@@ -1,7 +1,7 @@
 // Scenario 1: GET / on bare Express vs the middleware mounted and no task added.
 import { startServer } from '../lib/child.mjs';
 import { figure } from '../lib/result.mjs';
-import { THROUGHPUT_HEAD, cpuRatio, rpsRatio, throughputRounds, throughputRows } from '../lib/throughput.mjs';
+import { cpuRatio, rpsRatio, THROUGHPUT_HEAD, throughputRounds, throughputRows } from '../lib/throughput.mjs';
 
 export const id = 'unused';
 export const title = 'Unused: GET / with the middleware mounted, no task added';

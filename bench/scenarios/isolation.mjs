@@ -1,0 +1,115 @@
+// Event-loop isolation: GET / latency while 4 requests each add a 300 ms CPU task, run in-process, on a thread, or absent; and thread dispatch rate.
+import http from 'node:http';
+import path from 'node:path';
+import { BENCH_DIR, startServer } from '../lib/child.mjs';
+import { load } from '../lib/load.mjs';
+import { figure } from '../lib/result.mjs';
+import { fixed, percentiles } from '../lib/stats.mjs';
+
+export const id = 'isolation';
+export const title = 'Event-loop isolation: GET / while CPU-heavy tasks run';
+
+const SERVER = path.join(BENCH_DIR, 'isolation-server.mjs');
+const CPU_TASKS = 4;
+const CPU_MS = 300;
+/** One probe every PROBE_EVERY_MS (or as soon as the last one answered, when it took longer). */
+const PROBE_EVERY_MS = 5;
+/** Trivial thread tasks per POST /trivial request in the dispatch measurement (run in order within each list). */
+const TASKS_PER_REQUEST = 100;
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+function timedRequest(url, method) {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const req = http.request(url, { method, agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(performance.now() - started));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** One round: 4 requests add the CPU tasks, then GET / is probed one request at a time until the tasks are done. */
+async function round(server) {
+  await Promise.all(Array.from({ length: CPU_TASKS }, () => timedRequest(`${server.url}/cpu`, 'POST')));
+  const latencies = [];
+  const drained = server.request('drain');
+  let done = false;
+  drained.then(() => {
+    done = true;
+  });
+  // Without tasks, the probes still run for as long as the tasks would have: the same number of samples.
+  const until = performance.now() + CPU_TASKS * CPU_MS;
+  while (server.config.mode === 'none' ? performance.now() < until : !done) {
+    const next = performance.now() + PROBE_EVERY_MS;
+    latencies.push(await timedRequest(`${server.url}/`, 'GET'));
+    const wait = next - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+  await drained;
+  return latencies;
+}
+
+export async function run(ctx) {
+  const rounds = ctx.quick ? 1 : 5;
+  const systems = [
+    { mode: 'none', label: 'no tasks' },
+    { mode: 'process', label: `in-process tasks (${CPU_TASKS} x ${CPU_MS} ms CPU)` },
+    { mode: 'thread', label: `thread tasks, defineTask({ thread: true }) (${CPU_TASKS} x ${CPU_MS} ms CPU)` },
+  ];
+  // Not pinned to one CPU: the threads are what is measured, and they need the machine's other core.
+  for (const system of systems)
+    system.server = await ctx.start(startServer({ mode: system.mode, cpuMs: CPU_MS }, { script: SERVER, pin: false }));
+  for (const system of systems) system.latencies = [];
+  for (let r = 0; r < rounds; r++) {
+    for (const system of systems) {
+      const latencies = await round(system.server);
+      system.latencies.push(...latencies);
+      const { p50, p99 } = percentiles(latencies);
+      ctx.log(`  round ${r + 1}/${rounds}: ${system.mode}: ${latencies.length} probes, p50 ${fixed(p50, 2)} ms, p99 ${fixed(p99, 2)} ms`);
+    }
+  }
+  for (const system of systems) {
+    const { p50, p99 } = percentiles(system.latencies);
+    Object.assign(system, { p50, p99, max: Math.max(...system.latencies) });
+    const { failures } = await system.server.request('counters');
+    if (failures.length > 0) throw new Error(`isolation: ${system.mode} tasks failed: ${failures.join('; ')}`);
+  }
+  // Dispatch rate: trivial thread tasks added by many requests, counted until the pool has run them all.
+  const thread = systems[2].server;
+  const dispatchSeconds = ctx.quick ? 0.5 : 3;
+  const trivial = `/trivial?n=${TASKS_PER_REQUEST}`;
+  await load(thread, { path: trivial, method: 'POST', connections: 50, seconds: dispatchSeconds }); // warm-up
+  await thread.request('drain');
+  const before = (await thread.request('counters')).succeeded;
+  const started = performance.now();
+  await load(thread, { path: trivial, method: 'POST', connections: 50, seconds: dispatchSeconds });
+  await thread.request('drain');
+  const ran = (await thread.request('counters')).succeeded - before;
+  const tasksPerSecond = ran / ((performance.now() - started) / 1000);
+  const [none, inProcess, onThreads] = systems;
+  return {
+    id,
+    title,
+    about:
+      `Each round, ${CPU_TASKS} \`POST /cpu\` requests each add a ${CPU_MS} ms CPU-bound task; then \`GET /\` is probed one request ` +
+      'at a time (keep-alive) until the tasks are done, and every probe latency is kept (pooled over the rounds). The servers ' +
+      'are not pinned to a CPU here: the thread pool (default: cores - 1 threads) needs the other core. Probes go one at a ' +
+      `time, every ${PROBE_EVERY_MS} ms. The dispatch rate is trivial thread tasks (${TASKS_PER_REQUEST} per \`POST /trivial\` ` +
+      'request, at 50 connections, after a warm-up), counted until the pool has run them all: what a thread task costs beyond ' +
+      'its own work (a structured clone, a message channel for its signal, a round trip to the thread).',
+    table: {
+      head: ['system', 'probes', 'p50 ms', 'p99 ms', 'max ms'],
+      rows: systems.map((s) => [s.label, String(s.latencies.length), fixed(s.p50, 2), fixed(s.p99, 2), fixed(s.max, 1)]),
+    },
+    figures: [
+      figure('Isolation: GET / p99, thread tasks ÷ no tasks', onThreads.p99 / none.p99, { target: 1.5, op: '<=', chart: true }),
+      figure('Isolation: GET / p99, in-process tasks ÷ no tasks', inProcess.p99 / none.p99, { decimals: 1 }),
+      figure('Isolation: GET / p99 with in-process tasks', inProcess.p99, { unit: ' ms', decimals: 1 }),
+      figure('Isolation: GET / p99 with thread tasks', onThreads.p99, { unit: ' ms', decimals: 2 }),
+      figure('Threads: trivial thread tasks dispatched per second', Math.round(tasksPerSecond), { unit: ' tasks/s', decimals: 0 }),
+    ],
+  };
+}
