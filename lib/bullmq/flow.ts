@@ -13,6 +13,17 @@ export interface ChainSettings {
 }
 
 /**
+ * How long Redis remembers a single-task list's job id after the job was added, even once it has run and been
+ * removed (BullMQ's deduplication, TTL mode): a resend of the same list within this window is ignored, never run twice.
+ */
+export const IDEMPOTENCY_WINDOW_MS = 5 * 60_000;
+
+/**
+ * The job ids are fixed here, once per list, and the runner resends this same flow on every retry: BullMQ ignores an
+ * add whose job id exists. A single task also carries a deduplication id (its job id) kept for IDEMPOTENCY_WINDOW_MS,
+ * which covers a job that already ran and was removed; BullMQ refuses deduplication on flow nodes with a parent, so
+ * for a chain the runner checks that its root (the last job to go) is absent before resending.
+ *
  * A single task is a plain job (the runner adds it without a flow). For more, BullMQ runs a parent only after its
  * children, so the list [a, b, c] becomes c <- b <- a: `a` is the leaf
  * and runs first, and the last task is the root. What a child's final failure does to its parent:
@@ -34,6 +45,7 @@ export function chain(tasks: readonly QueuedTask[], options: EnqueueOptions, set
       removeOnFail: settings.removeOnFail,
       ...(definition.backoff === undefined ? {} : { backoff: { type: definition.backoff.type, delay: definition.backoff.delay } }),
       ...(i < tasks.length - 1 ? onChildFailure : {}),
+      ...(tasks.length === 1 ? { deduplication: { id, ttl: IDEMPOTENCY_WINDOW_MS } } : {}),
     };
     const data = taskJobData(id, args, enqueuedAt, definition.timeout ?? options.timeout, options.origin);
     node = {

@@ -23,7 +23,10 @@ export interface BullmqRunnerOptions {
   readonly queueName: string;
   /** BullMQ's key prefix (default 'bull'); the worker must use the same. */
   readonly prefix?: string;
-  /** Each enqueue fails after this many ms (connecting included) instead of waiting for Redis. Default 5000. */
+  /**
+   * How long one try at storing a list waits for Redis to answer, in ms, before the list is kept in memory and tried
+   * again (it is never dropped for this). Default 5000.
+   */
   readonly enqueueTimeout?: number;
   /** BullMQ's removeOnComplete for the jobs. Default true: a finished job and its arguments leave Redis. */
   readonly removeOnComplete?: Keep;
@@ -63,6 +66,14 @@ export interface RunWorkerOptions {
   readonly onError?: WorkerErrorHandler;
   /** BullMQ's key prefix (default 'bull'): the runner's prefix. */
   readonly prefix?: string;
+  /**
+   * BullMQ's lockDuration, in ms (default 30000): how long a job stays locked to this worker without a renewal (renewed
+   * every half of it while the task runs). After a crash the job is delivered again once its lock has expired and a
+   * stalled-job check has seen it: at most lockDuration + stalledInterval later.
+   */
+  readonly lockDuration?: number;
+  /** BullMQ's stalledInterval, in ms (default 30000): how often this worker looks for jobs whose lock expired. */
+  readonly stalledInterval?: number;
 }
 
 export interface RunnerSettings {
@@ -82,6 +93,8 @@ export interface WorkerSettings {
   readonly concurrency: number;
   readonly onError: WorkerErrorHandler | undefined;
   readonly prefix: string | undefined;
+  readonly lockDuration: number;
+  readonly stalledInterval: number;
 }
 
 function checkQueueName(where: string, value: unknown): string {
@@ -144,6 +157,8 @@ function checkTasks(where: string, value: unknown): WorkerSettings['tasks'] {
 }
 
 const WORKER = 'runWorker()';
+/** Below this a lock would need renewing more often than Redis round trips reliably allow. */
+const MIN_LOCK_MS = 100;
 
 /** runWorker()'s options: each one's check and default. */
 const WORKER_OPTIONS: OptionTable<WorkerSettings> = {
@@ -153,6 +168,8 @@ const WORKER_OPTIONS: OptionTable<WorkerSettings> = {
   concurrency: (value) => checkInteger(WORKER, 'concurrency', value, { min: 1, fallback: 1, infinity: false }),
   onError: (value) => checkFunction<WorkerErrorHandler | undefined>(WORKER, 'onError', value, { fallback: undefined }),
   prefix: (value) => checkPrefix(WORKER, value),
+  lockDuration: (value) => checkInteger(WORKER, 'lockDuration', value, { min: MIN_LOCK_MS, fallback: 30_000, infinity: false }),
+  stalledInterval: (value) => checkInteger(WORKER, 'stalledInterval', value, { min: MIN_LOCK_MS, fallback: 30_000, infinity: false }),
 };
 
 export function parseWorkerOptions(options: unknown): WorkerSettings {

@@ -70,6 +70,8 @@ class QueueWorker implements TaskWorker, RunOwner {
     this.worker = new Worker(settings.queueName, (job, token) => this.#process(job, token), {
       connection: bullmqConnection(settings.connection),
       concurrency: settings.concurrency,
+      lockDuration: settings.lockDuration,
+      stalledInterval: settings.stalledInterval,
       ...(settings.prefix === undefined ? {} : { prefix: settings.prefix }),
     });
     this.worker.on('error', (error) => this.#connectionTrouble(error));
