@@ -4,8 +4,8 @@ import request from 'supertest';
 import { bullmqRunner, runWorker, type WorkerTaskInfo } from '../../lib/bullmq/index.js';
 import { defineTask, taskId, taskSignal } from '../../lib/index.js';
 import { deferred, settled } from '../helpers.js';
-import { appWith, inspectQueue, jobsLeft, nextOutcomes, useRedis } from './support.js';
 import { describeWithRedis, uniqueQueueName } from './redis.js';
+import { appWith, inspectQueue, jobsLeft, nextOutcomes, useRedis } from './support.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

@@ -1,7 +1,7 @@
 // Shared pieces of the queue tests: an app with a runner, waiting on worker events, and closing what a test opened.
 import type { Job, Worker } from 'bullmq';
 import { Queue } from 'bullmq';
-import { type BackgroundTasksOptions, type BackgroundTasksMiddleware, backgroundTasks } from '../../lib/index.js';
+import { type BackgroundTasksMiddleware, type BackgroundTasksOptions, backgroundTasks } from '../../lib/index.js';
 import { loadExpress } from '../helpers.js';
 import { type RedisServer, startRedis } from './redis.js';
 
