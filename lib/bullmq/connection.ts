@@ -36,7 +36,8 @@ const DISCONNECT_TIMEOUT_MS = 300;
 export function bullmqConnection(connection: Connection): ConnectionOptions {
   const options = typeof connection === 'string' ? { url: connection } : connection;
   // BullMQ's own type for ioredis options differs from ioredis's in details (retryStrategy may return null there).
-  return { disconnectTimeout: DISCONNECT_TIMEOUT_MS, ...options } as ConnectionOptions;
+  // BullMQ's own reconnect schedule waits 1 s to 20 s; this one at most RETRY_CAP_MS (options given win).
+  return { disconnectTimeout: DISCONNECT_TIMEOUT_MS, retryStrategy: retryDelay, ...options } as ConnectionOptions;
 }
 
 /** The first wait of the runner's retries (its Redis reconnects and its resends); doubled each time, up to the cap. */
