@@ -131,7 +131,12 @@ describeWithRedis('chaos: Redis killed, restarted and frozen under load', () => 
     expect(twice.filter((arg) => !stalled.has(runIds.get(arg) as string))).toEqual([]);
     expect(ran.size).toBe(accepted.length);
     const runs = [...ran.values()].reduce((sum, n) => sum + n, 0);
-    expect(closed).toMatchObject({ stats: { succeeded: runs, failed: 0 } });
+    // The worker counts a success when Redis confirms the job finished: a kill can cut off that answer for the jobs in
+    // flight (up to the worker's concurrency, 4, per kill) although Redis stored it (their jobs are gone, checked above).
+    const { stats } = closed as unknown as { stats: { succeeded: number; failed: number } };
+    expect(stats.failed).toBe(0);
+    expect(stats.succeeded).toBeLessThanOrEqual(runs);
+    expect(stats.succeeded).toBeGreaterThanOrEqual(runs - 4 * SCHEDULE.filter(([, what]) => what === 'kill').length);
     // For the record (the report prints it when a run is slow or odd).
     process.stdout.write(
       `chaos: ${accepted.length} accepted, ${runs} runs, ${twice.length} redelivered after a stall, slowest request ${Math.round(slowest)} ms, ` +
