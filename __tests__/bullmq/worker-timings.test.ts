@@ -13,6 +13,22 @@ const QUEUE_PROCESS = path.join(__dirname, 'queue-process.ts');
 const SLACK_MS = 1000;
 const ORIGIN = { method: 'POST', url: '/add' };
 
+describe('runWorker() timing options (no Redis needed)', () => {
+  test.each([
+    ['lockDuration', 0],
+    ['lockDuration', 99],
+    ['lockDuration', 1500.5],
+    ['lockDuration', Number.POSITIVE_INFINITY],
+    ['stalledInterval', '1000'],
+    ['stalledInterval', -1],
+  ])('%s: %p is a TypeError naming the option', (name, value) => {
+    const record = defineTask('record', () => undefined);
+    const start = () => runWorker({ connection: 'redis://127.0.0.1:1', queueName: 'q', tasks: [record], [name]: value });
+    expect(start).toThrow(TypeError);
+    expect(start).toThrow(`runWorker(): option "${name}" must be an integer >= 100`);
+  });
+});
+
 describeWithRedis('worker timings', () => {
   const redis = useRedis();
   const { closer } = redis;
