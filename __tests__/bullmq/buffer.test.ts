@@ -103,6 +103,33 @@ describeWithRedis('the runner keeps tasks in memory while Redis is unreachable',
     ]);
   });
 
+  test('Redis killed and restarted: held tasks are stored about half a second after it is back, and said so once each way', async () => {
+    await redis.start();
+    const { runner, middleware, failures, worker, http } = app();
+    await request(http).post('/add?arg=before').expect(200);
+    await settled(middleware);
+    await redis.kill();
+    await stderr.when(/lost Redis/);
+    for (const arg of ['a', 'b']) await request(http).post(`/add?arg=${arg}`).expect(200);
+    expect(runner.stats()).toMatchObject({ buffered: 2, enqueued: 1 });
+
+    await redis.start();
+    const back = performance.now();
+    await settled(middleware);
+    const stored = performance.now() - back;
+    // Reconnects at most 500 ms apart (with jitter), then the resend: the README's "about half a second"; 1.5 s for a busy machine.
+    expect(stored).toBeLessThan(1500);
+    const ran = nextOutcomes(worker().worker, 2);
+    expect((await ran).map((o) => o.job.data.args[0]).sort()).toEqual(['a', 'b']);
+    expect(runner.stats()).toMatchObject({ buffered: 0, enqueued: 3, givenUp: 0 });
+    expect(failures).toEqual([]);
+    await stderr.when(/Redis answers again/);
+    expect(stderr.matching(/lost Redis|cannot reach|answers again/)).toEqual([
+      expect.stringMatching(/: lost Redis \(/),
+      expect.stringMatching(/: Redis answers again; sending the 2 tasks kept in memory$/),
+    ]);
+  });
+
   test('maxQueued bounds the buffer: past it, 503; every task accepted runs once Redis is back', async () => {
     const { runner, middleware, failures, worker, http } = app({ maxQueued: 3 });
     const statuses: number[] = [];

@@ -34,7 +34,7 @@ describeWithRedis('worker timings', () => {
   const { closer } = redis;
   afterEach(killChildren);
 
-  test('after kill -9 of its worker, a job runs again within lockDuration + stalledInterval (README)', async () => {
+  test('after kill -9 of its worker, a job runs again within lockDuration + 2 x stalledInterval (README)', async () => {
     const lockDuration = 1000;
     const stalledInterval = 1000;
     const queueName = uniqueQueueName('kill9');
@@ -66,7 +66,8 @@ describeWithRedis('worker timings', () => {
 
     expect(secondRun.id).toBe(firstRun.id); // the same job, delivered again
     expect(await second.message('stalled')).toMatchObject({ id: firstRun.id });
-    expect(elapsed).toBeLessThan(lockDuration + stalledInterval + SLACK_MS);
+    // The README's bound: the lock expires, then the workers' shared stalled-check schedule may skip one check.
+    expect(elapsed).toBeLessThan(lockDuration + 2 * stalledInterval + SLACK_MS);
   });
 
   test.each([

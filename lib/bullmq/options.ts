@@ -69,7 +69,7 @@ export interface RunWorkerOptions {
   /**
    * BullMQ's lockDuration, in ms (default 30000): how long a job stays locked to this worker without a renewal (renewed
    * every half of it while the task runs). After a crash the job is delivered again once its lock has expired and a
-   * stalled-job check has seen it: at most lockDuration + stalledInterval later.
+   * stalled-job check has seen it: at most about lockDuration + 2 x stalledInterval later (README, Worker timings).
    */
   readonly lockDuration?: number;
   /** BullMQ's stalledInterval, in ms (default 30000): how often this worker looks for jobs whose lock expired. */
