@@ -22,7 +22,7 @@ interface ReportedInfo extends TaskInfo {
 
 /** Counters: `queued` and `running` are now; the rest are totals since the middleware was created. */
 export interface Stats {
-  /** Tasks added and not yet started, whether or not their response has finished. */
+  /** Tasks added and not yet started, whether or not their response has finished (with a queue runner: not yet stored in the queue). */
   readonly queued: number;
   /** Tasks (and waitUntil promises) started and not yet settled. */
   readonly running: number;
