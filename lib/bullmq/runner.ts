@@ -267,8 +267,10 @@ class BullmqQueueRunner implements BullmqRunner {
     const list = [...names].map(([name, n]) => `${name} x${n}`).join(', ');
     warn(`queue "${this.queueName}": gave up ${count} task${count === 1 ? '' : 's'} never stored in Redis (${why}): ${list}`);
     for (const entry of entries) {
-      const last = entry.lastError === undefined ? '' : `; last error: ${describeError(entry.lastError)}`;
-      entry.reject(this.#error(entry.names.length, `never stored in Redis: ${why}${last}`, entry.lastError));
+      // A list held without a try (the client was not connected) has the connection's error to tell.
+      const cause = entry.lastError ?? this.#lastError;
+      const last = cause === undefined ? '' : `; last error: ${describeError(cause)}`;
+      entry.reject(this.#error(entry.names.length, `never stored in Redis: ${why}${last}`, cause));
     }
   }
 
