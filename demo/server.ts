@@ -70,7 +70,11 @@ async function main(): Promise<void> {
     const before = background.stats();
     const result = await background.drain({ timeout: drainTimeoutMs });
     const after = background.stats();
-    await runner?.close();
+    const closed = await runner?.close();
+    if (closed !== undefined && closed.givenUp > 0) {
+      const names = Object.entries(closed.tasks).map(([name, n]) => `${name} x${n}`);
+      console.log(`Queue: ${closed.givenUp} tasks never stored in Redis (given up): ${names.join(', ')}`);
+    }
     await threads?.close();
     const finished = after.succeeded + after.failed + after.timedOut - (before.succeeded + before.failed + before.timedOut);
     console.log(`Shutdown: ${finished} tasks finished while draining, ${result.pending} abandoned`);

@@ -77,7 +77,10 @@ export class CloseDeadlineError extends Error {
   }
 }
 
-/** A list of tasks could not be handed to the queue; `cause` holds Redis's or BullMQ's own error. */
+/**
+ * A list of tasks was never stored in the queue: given up because the runner was closed, or drain() reached its
+ * deadline, while it was still held in memory (the message says which); `cause` holds Redis's or BullMQ's last error.
+ */
 export class EnqueueError extends Error {
   readonly code = 'ERR_BACKGROUND_TASKS_ENQUEUE';
   override readonly name = 'EnqueueError';

@@ -22,7 +22,7 @@ interface ReportedInfo extends TaskInfo {
 
 /** Counters: `queued` and `running` are now; the rest are totals since the middleware was created. */
 export interface Stats {
-  /** Tasks added and not yet started, whether or not their response has finished. */
+  /** Tasks added and not yet started, whether or not their response has finished (with a queue runner: not yet stored in the queue). */
   readonly queued: number;
   /** Tasks (and waitUntil promises) started and not yet settled. */
   readonly running: number;
@@ -83,15 +83,16 @@ export class Outcomes<I extends ReportedInfo> {
 
   /**
    * Counts an outcome, writes its debug line and reports a failure. `info` is needed for failures, and for
-   * successes only while debug output is on: callers build it only then.
+   * successes only while debug output is on: callers build it only then. `said` replaces the status in the debug
+   * line (a task handed to a queue is 'enqueued', not 'succeeded').
    */
-  record(status: Status, error: unknown, info: I | undefined, started: number): void {
+  record(status: Status, error: unknown, info: I | undefined, started: number, said?: string): void {
     if (status === 'succeeded') this.succeeded++;
     else if (status === 'failed') this.failed++;
     else this.timedOut++;
     if (info === undefined) return;
     if (debug.enabled) {
-      const outcome = status === 'timedOut' ? 'timed out' : status;
+      const outcome = said ?? (status === 'timedOut' ? 'timed out' : status);
       const job = info.taskId === undefined ? '' : `job ${info.taskId}, `;
       debug('task %s %s in %s (%s%s %s)', info.name, outcome, formatMs(performance.now() - started), job, info.method, pathOf(info.url));
     }

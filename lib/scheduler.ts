@@ -36,6 +36,8 @@ export class Scheduler implements RunOwner {
   #slotsInUse = 0;
   /** Lists waiting for a concurrency slot, in arrival order; a freed slot is handed straight to the first. */
   readonly #slotWaiters: Array<() => void> = [];
+  /** Aborted when drain() gives up: the queue runner then gives up the lists it holds, not yet stored. Made at the first hand-off. */
+  #giveUp: AbortController | undefined;
 
   constructor(settings: Settings) {
     this.#settings = settings;
@@ -144,20 +146,31 @@ export class Scheduler implements RunOwner {
     return status === 'succeeded' || !this.#settings.stopOnError;
   }
 
-  /** Hands a list's remaining tasks to the queue; each counts as running while the enqueue is in flight. */
+  /**
+   * Hands a list's remaining tasks to the queue. They stay counted as queued until the runner says they are stored
+   * (which may take long: a runner may hold them while Redis is unreachable), so that maxQueued bounds them and
+   * drain() waits for them; then each counts as succeeded, or as failed when the runner gave them up.
+   */
   handOff(tasks: readonly Task[], origin: Origin): Promise<void> {
     const runner = this.#settings.runner as QueueRunner;
     const outcomes = this.#outcomes;
-    outcomes.started(tasks.length, true);
     const started = debug.enabled ? performance.now() : 0;
     const settle = (status: Status, error: unknown): void => {
-      for (const task of tasks) outcomes.record(status, error, infoOf(taskName(task), origin, 1), started);
+      outcomes.started(tasks.length, true);
+      const said = status === 'succeeded' ? 'enqueued' : undefined;
+      for (const task of tasks) outcomes.record(status, error, infoOf(taskName(task), origin, 1), started, said);
       outcomes.stopped(tasks.length);
     };
     let enqueued: Promise<void>;
     try {
       const queued = tasks.map((task) => ({ definition: definitionOf(task.fn)!, args: task.args }));
-      enqueued = runner.enqueue(queued, { stopOnError: this.#settings.stopOnError, timeout: this.#settings.timeout, origin });
+      this.#giveUp ??= new AbortController();
+      enqueued = runner.enqueue(queued, {
+        stopOnError: this.#settings.stopOnError,
+        timeout: this.#settings.timeout,
+        origin,
+        signal: this.#giveUp.signal,
+      });
     } catch (error) {
       enqueued = Promise.reject(error);
     }
@@ -191,7 +204,8 @@ export class Scheduler implements RunOwner {
 
   /**
    * Resolves once nothing is queued or running, counting work added while it waits. With a timeout,
-   * resolves at the deadline instead and aborts the signals of the tasks still running.
+   * resolves at the deadline instead, aborts the signals of the tasks still running, and tells the queue runner to
+   * give up the lists it still holds (not yet stored; each reported to onError).
    */
   drain(options?: DrainOptions): Promise<DrainResult> {
     // Bad options throw here, synchronously, like every other bad argument.
@@ -203,7 +217,11 @@ export class Scheduler implements RunOwner {
     const deadline = (ms: number): Error => {
       left = outcomes.pending; // counted before the cancelled runs settle
       debug('drain: deadline of %dms reached with %d tasks pending', ms, left);
-      return new DrainDeadlineError(ms);
+      const error = new DrainDeadlineError(ms);
+      // Lists the queue runner still holds are given up (each reported to onError); later lists get a new signal.
+      this.#giveUp?.abort(error);
+      this.#giveUp = undefined;
+      return error;
     };
     return outcomes.settleBy(outcomes.whenIdle(), timeout, deadline).then((drained) => {
       if (drained) debug('drain: done');

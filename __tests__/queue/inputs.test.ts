@@ -86,7 +86,9 @@ describe('addTask with a queue runner (no Redis needed: nothing reaches the queu
         args: ['ada@example.com', { at: '2030-01-01T00:00:00Z', tries: [1, 2.5], nested: { ok: true, none: null } }],
       },
     ]);
-    expect(enqueued[1]).toEqual({ stopOnError: false, timeout: Number.POSITIVE_INFINITY, origin: { method: 'GET', url: '/' } });
+    const { signal, ...options } = enqueued[1] as { signal: AbortSignal };
+    expect(options).toEqual({ stopOnError: false, timeout: Number.POSITIVE_INFINITY, origin: { method: 'GET', url: '/' } });
+    expect(signal.aborted).toBe(false); // aborted only when drain() gives up
     expect(stats).toMatchObject({ succeeded: 1 });
   });
 });

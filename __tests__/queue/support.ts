@@ -42,8 +42,9 @@ export async function deadRedisUrl(): Promise<string> {
   return `redis://127.0.0.1:${await freePort()}`;
 }
 
-function spawnRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+/** Starts redis-server on `port` (without persistence unless `extraArgs` say otherwise: later arguments win) and resolves once it is ready. */
+export function spawnRedis(port: number, extraArgs: readonly string[] = []): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Promise((resolve, reject) => {

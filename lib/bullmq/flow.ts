@@ -13,6 +13,19 @@ export interface ChainSettings {
 }
 
 /**
+ * How long Redis remembers a single-task list's job id after the job was added, even once it has run and been
+ * removed (BullMQ's deduplication, TTL mode): a resend of the same list within this window is ignored, never run twice.
+ */
+export const IDEMPOTENCY_WINDOW_MS = 5 * 60_000;
+
+/**
+ * The job ids are fixed here, once per list, and the runner resends this same flow on every retry: BullMQ ignores an
+ * add whose job id exists. A single task also carries a deduplication id (its job id) kept for IDEMPOTENCY_WINDOW_MS,
+ * which covers a job that already ran and was removed. BullMQ refuses deduplication on flow nodes with children or a
+ * parent, so a chain's root (its last task, stored in the same transaction as the others) is instead kept for that
+ * window after it has finished (when finished jobs are removed at once), and the runner resends a chain only when
+ * its root is absent.
+ *
  * A single task is a plain job (the runner adds it without a flow). For more, BullMQ runs a parent only after its
  * children, so the list [a, b, c] becomes c <- b <- a: `a` is the leaf
  * and runs first, and the last task is the root. What a child's final failure does to its parent:
@@ -27,13 +40,15 @@ export function chain(tasks: readonly QueuedTask[], options: EnqueueOptions, set
     const { definition, args } = tasks[i] as QueuedTask;
     // Also the job id: a UUID is never all digits and has no ':', which BullMQ would refuse.
     const id = randomUUID();
+    const root = i === tasks.length - 1 && tasks.length > 1;
     const opts: JobsOptions = {
       jobId: id,
       attempts: definition.retries + 1,
-      removeOnComplete: settings.removeOnComplete,
-      removeOnFail: settings.removeOnFail,
+      removeOnComplete: root ? keptAWhile(settings.removeOnComplete) : settings.removeOnComplete,
+      removeOnFail: root ? keptAWhile(settings.removeOnFail) : settings.removeOnFail,
       ...(definition.backoff === undefined ? {} : { backoff: { type: definition.backoff.type, delay: definition.backoff.delay } }),
       ...(i < tasks.length - 1 ? onChildFailure : {}),
+      ...(tasks.length === 1 ? { deduplication: { id, ttl: IDEMPOTENCY_WINDOW_MS } } : {}),
     };
     const data = taskJobData(id, args, enqueuedAt, definition.timeout ?? options.timeout, options.origin);
     node = {
@@ -45,4 +60,9 @@ export function chain(tasks: readonly QueuedTask[], options: EnqueueOptions, set
     } as FlowJob;
   }
   return node as FlowJob;
+}
+
+/** A chain's root, finished, stays for the idempotency window where it would have been removed at once. */
+function keptAWhile(keep: Keep): Keep {
+  return keep === true ? { age: IDEMPOTENCY_WINDOW_MS / 1000 } : keep;
 }

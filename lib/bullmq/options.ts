@@ -25,7 +25,10 @@ export interface BullmqRunnerOptions {
   readonly queueName: string;
   /** BullMQ's key prefix (default 'bull'); the worker must use the same. */
   readonly prefix?: string;
-  /** Each enqueue fails after this many ms (connecting included) instead of waiting for Redis. Default 5000. */
+  /**
+   * How long one try at storing a list waits for Redis to answer, in ms, before the list is kept in memory and tried
+   * again (it is never dropped for this). Default 5000.
+   */
   readonly enqueueTimeout?: number;
   /** BullMQ's removeOnComplete for the jobs. Default true: a finished job and its arguments leave Redis. */
   readonly removeOnComplete?: Keep;
@@ -67,6 +70,14 @@ export interface RunWorkerOptions {
   readonly prefix?: string;
   /** Where tasks defined with `thread: true` run: threadPool() from express-background-tasks/threads. */
   readonly threads?: ThreadPool;
+  /**
+   * BullMQ's lockDuration, in ms (default 30000): how long a job stays locked to this worker without a renewal (renewed
+   * every half of it while the task runs). After a crash the job is delivered again once its lock has expired and a
+   * stalled-job check has seen it: at most about lockDuration + 2 x stalledInterval later (README, Worker timings).
+   */
+  readonly lockDuration?: number;
+  /** BullMQ's stalledInterval, in ms (default 30000): how often this worker looks for jobs whose lock expired. */
+  readonly stalledInterval?: number;
 }
 
 export interface RunnerSettings {
@@ -87,6 +98,8 @@ export interface WorkerSettings {
   readonly onError: WorkerErrorHandler | undefined;
   readonly prefix: string | undefined;
   readonly threads: ThreadPool | undefined;
+  readonly lockDuration: number;
+  readonly stalledInterval: number;
 }
 
 function checkQueueName(where: string, value: unknown): string {
@@ -149,6 +162,8 @@ function checkTasks(where: string, value: unknown): WorkerSettings['tasks'] {
 }
 
 const WORKER = 'runWorker()';
+/** Below this a lock would need renewing more often than Redis round trips reliably allow. */
+const MIN_LOCK_MS = 100;
 
 /** runWorker()'s options: each one's check and default. */
 const WORKER_OPTIONS: OptionTable<WorkerSettings> = {
@@ -159,6 +174,8 @@ const WORKER_OPTIONS: OptionTable<WorkerSettings> = {
   onError: (value) => checkFunction<WorkerErrorHandler | undefined>(WORKER, 'onError', value, { fallback: undefined }),
   prefix: (value) => checkPrefix(WORKER, value),
   threads: (value) => checkThreads(WORKER, value),
+  lockDuration: (value) => checkInteger(WORKER, 'lockDuration', value, { min: MIN_LOCK_MS, fallback: 30_000, infinity: false }),
+  stalledInterval: (value) => checkInteger(WORKER, 'stalledInterval', value, { min: MIN_LOCK_MS, fallback: 30_000, infinity: false }),
 };
 
 export function parseWorkerOptions(options: unknown): WorkerSettings {

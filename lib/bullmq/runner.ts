@@ -1,22 +1,59 @@
-// bullmqRunner(): the queue runner (BullmqQueueRunner) that turns each response's tasks into a chain of BullMQ jobs, failing fast without Redis.
-import { FlowProducer, Queue } from 'bullmq';
+// bullmqRunner(): the queue runner (BullmqQueueRunner): each response's tasks become a chain of BullMQ jobs, kept in memory and resent while Redis is unreachable.
+import { type FlowJob, FlowProducer, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { settlesWithin, withDeadline } from '../deadline.js';
 import { EnqueueError } from '../errors.js';
 import type { EnqueueOptions, QueuedTask, QueueRunner } from '../queue-runner.js';
-import { debug, describeError } from '../report.js';
-import { producerClient } from './connection.js';
+import { debug, describeError, warn } from '../report.js';
+import { producerClient, retryDelay } from './connection.js';
 import { chain } from './flow.js';
 import { type BullmqRunnerOptions, parseRunnerOptions, type RunnerSettings } from './options.js';
 
-/** A queue runner for backgroundTasks({ runner }), with close() for shutdown. */
+/** Counters of a runner: `buffered` is now; the rest are totals since it was created. */
+export interface RunnerStats {
+  /** Tasks kept in memory now because Redis could not take them yet (the middleware counts them as queued). */
+  readonly buffered: number;
+  /** Tasks stored in Redis. */
+  readonly enqueued: number;
+  /** Tries to store a list that failed and were followed by another try. */
+  readonly retries: number;
+  /** Tasks given up, never stored in Redis: the runner closed, or drain() reached its deadline, with them still in memory. */
+  readonly givenUp: number;
+}
+
+/** What close() reports: every task this runner gave up, never stored (at a drain() deadline or at close()). */
+export interface RunnerCloseResult {
+  readonly givenUp: number;
+  /** How many of them per task name. */
+  readonly tasks: Readonly<Record<string, number>>;
+}
+
+/** A queue runner for backgroundTasks({ runner }), with stats() and close() for shutdown. */
 export interface BullmqRunner extends QueueRunner {
   readonly queueName: string;
-  /** Closes the Redis connection; call it after the middleware's drain(). Later enqueues fail. */
-  close(): Promise<void>;
+  stats(): RunnerStats;
+  /**
+   * Closes the Redis connection; call it after the middleware's drain(). Tasks still in memory (never stored) are
+   * given up: each goes to onError as an EnqueueError, and one line names them. Later enqueues fail.
+   */
+  close(): Promise<RunnerCloseResult>;
 }
 
 const CLOSE_BOUND_MS = 2000;
+/** How many lists one resend sends together (auto-pipelined into few writes). */
+const BATCH = 64;
+
+/** One response's list on its way to Redis. */
+interface Pending {
+  /** Built once, job ids included, and sent as is on every try. */
+  readonly flow: FlowJob;
+  readonly names: readonly string[];
+  readonly signal: AbortSignal | undefined;
+  readonly resolve: () => void;
+  readonly reject: (error: EnqueueError) => void;
+  tries: number;
+  lastError: unknown;
+}
 
 class BullmqQueueRunner implements BullmqRunner {
   readonly queueName: string;
@@ -26,25 +63,48 @@ class BullmqQueueRunner implements BullmqRunner {
   readonly #queue: Queue;
   /** Adds a list of tasks as one chained flow. */
   readonly #producer: FlowProducer;
-  /** While the client connects, every enqueue waits on this one promise (rather than each adding its own listeners). */
-  #connecting: Promise<void> | undefined;
+  /** Lists Redis has not taken yet, oldest first; sent again, in this order, once it answers. */
+  #buffer: Pending[] = [];
+  /** Tasks in #buffer and in a resend under way. */
+  #buffered = 0;
+  /** Sends under way (first tries and resends), for close() to wait on. */
+  readonly #sending = new Set<Promise<void>>();
+  #resending = false;
+  #retryTimer: NodeJS.Timeout | undefined;
+  /** Failed resends in a row: the retry schedule's attempt number. */
+  #failures = 0;
+  /** Whether Redis was last seen answering; undefined until first known. Each change is said once. */
+  #reachable: boolean | undefined;
   #lastError: unknown;
-  #closing: Promise<void> | undefined;
+  #enqueued = 0;
+  #retries = 0;
+  #givenUp = 0;
+  readonly #givenUpByName = new Map<string, number>();
+  #closing: Promise<RunnerCloseResult> | undefined;
+  /** Registered once per signal (EventTarget ignores the same listener twice). */
+  readonly #onAbort = (): void => this.#sweepAborted();
 
   constructor(settings: RunnerSettings) {
     this.#settings = settings;
     this.queueName = settings.queueName;
     this.#client = producerClient(settings.connection, settings.enqueueTimeout);
     this.#client.on('error', (error: unknown) => {
-      // Each failed enqueue is reported to onError; here only the debug output hears of the connection.
       if (debug.enabled && describeError(error) !== describeError(this.#lastError)) {
         debug('queue %s: Redis connection error: %s', this.queueName, describeError(error));
       }
       this.#lastError = error;
+      this.#unreachable(error);
     });
+    this.#client.on('close', () => this.#unreachable(this.#lastError ?? new Error('the connection to Redis closed')));
     this.#client.on('ready', () => {
-      if (this.#lastError !== undefined) debug('queue %s: Redis connection ready again', this.queueName);
       this.#lastError = undefined;
+      this.#reached();
+      // Redis is back: resend now rather than at the end of the current wait.
+      if (this.#retryTimer !== undefined) {
+        clearTimeout(this.#retryTimer);
+        this.#retryTimer = undefined;
+      }
+      this.#resend();
     });
     const prefix = settings.prefix === undefined ? {} : { prefix: settings.prefix };
     this.#queue = new Queue(settings.queueName, { connection: this.#client, ...prefix });
@@ -54,81 +114,236 @@ class BullmqQueueRunner implements BullmqRunner {
     this.#producer.on('error', () => {});
   }
 
-  async enqueue(tasks: readonly QueuedTask[], options: EnqueueOptions): Promise<void> {
-    const count = `${tasks.length} task${tasks.length === 1 ? '' : 's'}`;
-    const failure = (why: string, cause?: unknown): EnqueueError =>
-      new EnqueueError(
-        `Could not enqueue ${count} to BullMQ queue "${this.queueName}": ${why}`,
-        cause === undefined ? undefined : { cause },
-      );
-    if (this.#closing !== undefined) throw failure('the runner is closed');
-    if (tasks.length === 0) return;
-    const flow = chain(tasks, options, this.#settings);
-    const timeout = this.#settings.enqueueTimeout;
-    try {
-      const add = (): Promise<unknown> =>
-        flow.children === undefined ? this.#queue.add(flow.name, flow.data, flow.opts) : this.#producer.add(flow);
-      await withDeadline(
-        this.#connected().then(add),
-        timeout,
-        () => new Error(`no answer from Redis within ${timeout} ms (enqueueTimeout)`),
-      );
-    } catch (error) {
-      throw failure(describeError(error), error);
-    }
+  stats(): RunnerStats {
+    return { buffered: this.#buffered, enqueued: this.#enqueued, retries: this.#retries, givenUp: this.#givenUp };
   }
 
-  /** Resolves once the client is ready; rejects at once when it is known to be down. */
-  #connected(): Promise<void> {
-    const client = this.#client;
-    switch (client.status) {
-      case 'ready':
-        return Promise.resolve();
-      case 'wait': // lazyConnect
-      case 'connecting':
-      case 'connect':
-        if (client.status === 'wait') client.connect().catch(() => {});
-        this.#connecting ??= new Promise<void>((resolve, reject) => {
-          const settle = (error?: unknown): void => {
-            client.off('ready', onReady);
-            client.off('error', onError);
-            client.off('close', onClose);
-            this.#connecting = undefined;
-            if (error === undefined) resolve();
-            else reject(error);
-          };
-          const onReady = (): void => settle();
-          const onError = (error: unknown): void => settle(error);
-          const onClose = (): void => settle(new Error('the connection to Redis closed'));
-          client.on('ready', onReady);
-          client.on('error', onError);
-          client.on('close', onClose);
-        });
-        return this.#connecting;
-      default: {
-        const why = this.#lastError === undefined ? '' : `: ${describeError(this.#lastError)}`;
-        return Promise.reject(new Error(`Redis is not connected (${client.status}${why})`));
+  enqueue(tasks: readonly QueuedTask[], options: EnqueueOptions): Promise<void> {
+    if (this.#closing !== undefined) return Promise.reject(this.#error(tasks.length, 'the runner is closed', undefined));
+    if (tasks.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const entry: Pending = {
+        flow: chain(tasks, options, this.#settings),
+        names: tasks.map((task) => task.definition.name),
+        signal: options.signal,
+        resolve,
+        reject,
+        tries: 0,
+        lastError: undefined,
+      };
+      // Straight to Redis when nothing older waits; otherwise behind what does, so that lists go in order.
+      if (this.#buffer.length === 0 && !this.#resending && this.#client.status === 'ready') this.#sendFirst(entry);
+      else this.#hold(entry);
+    });
+  }
+
+  #sendFirst(entry: Pending): void {
+    const sent = this.#try(entry).then(
+      () => this.#stored(entry),
+      (error: unknown) => {
+        entry.lastError = error;
+        this.#unreachable(error);
+        this.#hold(entry);
+      },
+    );
+    this.#track(sent);
+  }
+
+  /** Keeps a list in memory until Redis takes it (or it is given up). */
+  #hold(entry: Pending): void {
+    if (entry.signal?.aborted || this.#closing !== undefined) {
+      this.#giveUp([entry], this.#closing !== undefined ? 'the runner was closed' : reasonOf(entry.signal));
+      return;
+    }
+    if (entry.tries > 0) this.#retries++;
+    this.#buffer.push(entry);
+    this.#buffered += entry.names.length;
+    entry.signal?.addEventListener('abort', this.#onAbort, { once: true });
+    this.#resend();
+  }
+
+  /** Sends the oldest lists held, a batch at a time, while Redis takes them; on a failure, waits (backoff) and tries again. */
+  #resend(): void {
+    if (this.#resending || this.#retryTimer !== undefined || this.#closing !== undefined || this.#buffer.length === 0) return;
+    const status = this.#client.status;
+    if (status !== 'ready') {
+      if (status === 'wait') this.#client.connect().catch(() => {}); // lazyConnect: the 'ready' event resends
+      return; // the client reconnects by itself; its 'ready' event calls here again
+    }
+    this.#resending = true;
+    const batch = this.#buffer.splice(0, BATCH);
+    const sent = Promise.all(batch.map((entry) => this.#try(entry).then(ok, (error: unknown) => fail(entry, error)))).then((results) => {
+      this.#resending = false;
+      const again: Pending[] = [];
+      batch.forEach((entry, i) => {
+        this.#buffered -= entry.names.length;
+        if (results[i]) this.#stored(entry);
+        else again.push(entry);
+      });
+      if (again.length === 0) {
+        this.#failures = 0;
+        this.#resend();
+        return;
       }
+      // Back at the front, in their order, ahead of anything held meanwhile.
+      const kept = again.filter((entry) => !(entry.signal?.aborted || this.#closing !== undefined));
+      const dropped = again.filter((entry) => !kept.includes(entry));
+      if (dropped.length > 0) this.#giveUp(dropped, this.#closing !== undefined ? 'the runner was closed' : reasonOf(dropped[0]?.signal));
+      this.#retries += kept.length;
+      for (const entry of kept) this.#buffered += entry.names.length;
+      this.#buffer = [...kept, ...this.#buffer];
+      this.#unreachable(again[0]?.lastError);
+      if (this.#buffer.length === 0 || this.#closing !== undefined) return;
+      const wait = retryDelay(++this.#failures);
+      if (debug.enabled) {
+        debug(
+          'queue %s: %d tasks kept in memory; next try in %dms (%s)',
+          this.queueName,
+          this.#buffered,
+          wait,
+          describeError(again[0]?.lastError),
+        );
+      }
+      this.#retryTimer = setTimeout(() => {
+        this.#retryTimer = undefined;
+        this.#resend();
+      }, wait);
+    });
+    this.#track(sent);
+  }
+
+  /**
+   * One try at storing a list. A chain that may already be stored (an earlier try's answer was lost) is checked
+   * first: its jobs go in one transaction, and its root stays until the whole list has run. A single job needs no
+   * check: BullMQ ignores its id while it exists, and its deduplication id for a while after (flow.ts).
+   */
+  #try(entry: Pending): Promise<void> {
+    const { flow } = entry;
+    const again = entry.tries++ > 0;
+    const store = async (): Promise<void> => {
+      if (flow.children === undefined) {
+        await this.#queue.add(flow.name, flow.data, flow.opts);
+        return;
+      }
+      if (again && (await this.#client.exists(this.#queue.toKey(flow.opts?.jobId as string))) === 1) return;
+      await this.#producer.add(flow);
+    };
+    const timeout = this.#settings.enqueueTimeout;
+    return withDeadline(store(), timeout, () => new Error(`no answer from Redis within ${timeout} ms (enqueueTimeout)`));
+  }
+
+  #stored(entry: Pending): void {
+    this.#enqueued += entry.names.length;
+    this.#reached();
+    entry.resolve();
+  }
+
+  #track(sending: Promise<void>): void {
+    this.#sending.add(sending);
+    void sending.finally(() => this.#sending.delete(sending));
+  }
+
+  /** drain() gave up: the lists held for it (not those being sent right now: they are decided when the send ends). */
+  #sweepAborted(): void {
+    const aborted = this.#buffer.filter((entry) => entry.signal?.aborted);
+    if (aborted.length === 0) return;
+    this.#buffer = this.#buffer.filter((entry) => !entry.signal?.aborted);
+    for (const entry of aborted) this.#buffered -= entry.names.length;
+    this.#giveUp(aborted, reasonOf(aborted[0]?.signal));
+  }
+
+  /** Gives lists up for good: each task goes to onError (through the rejection) and the counters, and one line names them. */
+  #giveUp(entries: readonly Pending[], why: string): void {
+    const names = new Map<string, number>();
+    let count = 0;
+    for (const entry of entries) {
+      for (const name of entry.names) {
+        names.set(name, (names.get(name) ?? 0) + 1);
+        this.#givenUpByName.set(name, (this.#givenUpByName.get(name) ?? 0) + 1);
+      }
+      count += entry.names.length;
+    }
+    this.#givenUp += count;
+    const list = [...names].map(([name, n]) => `${name} x${n}`).join(', ');
+    warn(`queue "${this.queueName}": gave up ${count} task${count === 1 ? '' : 's'} never stored in Redis (${why}): ${list}`);
+    for (const entry of entries) {
+      // A list held without a try (the client was not connected) has the connection's error to tell.
+      const cause = entry.lastError ?? this.#lastError;
+      const last = cause === undefined ? '' : `; last error: ${describeError(cause)}`;
+      entry.reject(this.#error(entry.names.length, `never stored in Redis: ${why}${last}`, cause));
     }
   }
 
-  close(): Promise<void> {
+  #error(count: number, why: string, cause: unknown): EnqueueError {
+    const tasks = `${count} task${count === 1 ? '' : 's'}`;
+    return new EnqueueError(
+      `Could not enqueue ${tasks} to BullMQ queue "${this.queueName}": ${why}`,
+      cause === undefined ? undefined : { cause },
+    );
+  }
+
+  /** Says once that Redis cannot be reached (at start-up, or lost), not once per task. */
+  #unreachable(error: unknown): void {
+    if (this.#reachable === false || this.#closing !== undefined) return;
+    const what = this.#reachable === undefined ? 'cannot reach Redis at start-up' : 'lost Redis';
+    this.#reachable = false;
+    warn(
+      `queue "${this.queueName}": ${what} (${describeError(error)}); tasks are kept in memory, in order, ` +
+        'and sent when it answers (runner.stats().buffered)',
+    );
+  }
+
+  /** Says once that Redis answers again. */
+  #reached(): void {
+    if (this.#reachable === true) return;
+    const was = this.#reachable;
+    this.#reachable = true;
+    if (was === false && this.#closing === undefined) {
+      warn(`queue "${this.queueName}": Redis answers again; sending the ${this.#buffered} tasks kept in memory`);
+    }
+  }
+
+  close(): Promise<RunnerCloseResult> {
     this.#closing ??= (async () => {
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = undefined;
+      // Sends under way end within enqueueTimeout; what they fail to store is given up as they end.
+      await settlesWithin(Promise.allSettled([...this.#sending]), this.#settings.enqueueTimeout + CLOSE_BOUND_MS);
+      if (this.#buffer.length > 0) {
+        const held = this.#buffer;
+        this.#buffer = [];
+        this.#buffered = 0;
+        this.#giveUp(held, 'the runner was closed');
+      }
       const client = this.#client;
       // Not connected: disconnecting first also ends BullMQ's wait for a connection that may never come.
       if (client.status !== 'ready') client.disconnect();
       await settlesWithin(Promise.all([this.#queue.close(), this.#producer.close()]), CLOSE_BOUND_MS);
       if (client.status === 'ready') await settlesWithin(client.quit(), CLOSE_BOUND_MS);
       client.disconnect();
+      return { givenUp: this.#givenUp, tasks: Object.fromEntries(this.#givenUpByName) };
     })();
     return this.#closing;
   }
 }
 
+function ok(): boolean {
+  return true;
+}
+
+function fail(entry: Pending, error: unknown): boolean {
+  entry.lastError = error;
+  return false;
+}
+
+function reasonOf(signal: AbortSignal | undefined): string {
+  return `given up at the middleware's drain() deadline (${describeError(signal?.reason)})`;
+}
+
 /**
  * A queue runner for `backgroundTasks({ runner })`: once a response has finished, its tasks (all made with
- * defineTask) become BullMQ jobs on `queueName`, chained so that they run in the order added. Run them with
- * runWorker() in other processes.
+ * defineTask) become BullMQ jobs on `queueName`, chained so that they run in the order added. While Redis cannot
+ * take them they are kept in memory and sent again until it does. Run them with runWorker() in other processes.
  */
 export function bullmqRunner(options: BullmqRunnerOptions): BullmqRunner {
   return new BullmqQueueRunner(parseRunnerOptions(options));

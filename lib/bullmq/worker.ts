@@ -44,16 +44,19 @@ export interface TaskWorker {
   /**
    * Stops taking jobs and waits for those in flight. At the deadline their signals abort; a task that gives up
    * hands its job back to the queue (no attempt counted), and one that does not is left to BullMQ's stalled-job check.
-   * Never hangs, even when Redis is gone (then BullMQ's fetch loop may still hold the process for its drainDelay + 1 s).
+   * Resolves at most 550 ms (CLOSE_OVERRUN_MS) after the timeout, even when Redis is gone (then BullMQ's fetch loop
+   * may still hold the process for its drainDelay + 1 s).
    */
   close(options?: WorkerCloseOptions): Promise<WorkerCloseResult>;
 }
 
 const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
-/** After the deadline, how long tasks that heed their signal get to hand their jobs back. */
-const HANDBACK_GRACE_MS = 1000;
-/** Each step of stopping a stuck BullMQ worker; they are local and quick unless Redis is gone, when they never end. */
-const STOP_STEP_BOUND_MS = 300;
+/** After the deadline, how long tasks that heed their signal get to hand their jobs back (one Redis round trip each) and BullMQ's close() to end. */
+const HANDBACK_GRACE_MS = 250;
+/** Then, the most a forced stop of a stuck BullMQ worker may take (its steps are local and quick unless Redis is gone). */
+const FORCE_STOP_BOUND_MS = 300;
+/** close({ timeout }) resolves at most this many ms after its timeout (README states it). */
+export const CLOSE_OVERRUN_MS = HANDBACK_GRACE_MS + FORCE_STOP_BOUND_MS;
 
 class QueueWorker implements TaskWorker, RunOwner {
   readonly worker: Worker;
@@ -76,6 +79,8 @@ class QueueWorker implements TaskWorker, RunOwner {
     this.worker = new Worker(settings.queueName, (job, token) => this.#process(job, token), {
       connection: bullmqConnection(settings.connection),
       concurrency: settings.concurrency,
+      lockDuration: settings.lockDuration,
+      stalledInterval: settings.stalledInterval,
       ...(settings.prefix === undefined ? {} : { prefix: settings.prefix }),
     });
     this.worker.on('error', (error) => this.#connectionTrouble(error));
@@ -204,7 +209,7 @@ class QueueWorker implements TaskWorker, RunOwner {
       return new CloseDeadlineError(ms);
     };
     if (await this.#outcomes.settleBy(closed, timeout, deadline)) return { drained: true, abandoned: 0 };
-    if (!(await settlesWithin(closed, HANDBACK_GRACE_MS))) await this.#forceStop();
+    if (!(await settlesWithin(closed, HANDBACK_GRACE_MS))) await settlesWithin(this.#forceStop(), FORCE_STOP_BOUND_MS);
     debug('queue %s: worker closed at its deadline; %d jobs abandoned', this.#settings.queueName, abandoned);
     return { drained: false, abandoned };
   }
@@ -215,11 +220,13 @@ class QueueWorker implements TaskWorker, RunOwner {
    * lock renewal timer. Abandoned jobs keep their locks until those expire; then BullMQ delivers them again.
    */
   async #forceStop(): Promise<void> {
-    await settlesWithin(this.worker.pause(true), STOP_STEP_BOUND_MS);
-    await settlesWithin(this.worker.disconnect(), STOP_STEP_BOUND_MS);
+    // Each step is started even when the one before it hangs (Redis gone): none waits for another.
+    const paused = this.worker.pause(true);
+    const disconnected = this.worker.disconnect();
     // Not part of BullMQ's typed API (a protected member), hence the guarded access.
     const lockManager = (this.worker as unknown as { lockManager?: { close?: () => Promise<void> } }).lockManager;
-    if (typeof lockManager?.close === 'function') await settlesWithin(lockManager.close(), STOP_STEP_BOUND_MS);
+    const unlocked = typeof lockManager?.close === 'function' ? lockManager.close() : undefined;
+    await Promise.allSettled([paused, disconnected, unlocked]);
   }
 }
 
