@@ -1,7 +1,6 @@
 // How long a job takes to come back after its worker dies (kill -9), and that close({ timeout }) keeps its bound.
 import path from 'node:path';
-import { bullmqRunner, runWorker } from '../../lib/bullmq/index.js';
-import { CLOSE_OVERRUN_MS } from '../../lib/bullmq/worker.js';
+import { bullmqRunner, CLOSE_OVERRUN_MS, runWorker } from '../../lib/bullmq/index.js';
 import { defineTask, taskSignal } from '../../lib/index.js';
 import { Child, deferred, killChildren } from '../helpers.js';
 import { describeWithRedis, uniqueQueueName, useRedis } from './support.js';
