@@ -1,7 +1,7 @@
 // defineTask(): a named task, still callable like fn, reported under its name, retried with backoff, with its own
 // timeout; and its arguments' validation.
 import request from 'supertest';
-import { type TaskInfo, defineTask, taskSignal } from '../lib/index.js';
+import { defineTask, type TaskInfo, taskSignal } from '../lib/index.js';
 import { appWith, captureDebug, settled } from './helpers.js';
 
 describe('defineTask()', () => {

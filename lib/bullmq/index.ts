@@ -6,4 +6,11 @@ export type { Keep } from './flow.js';
 export { JOB_FORMAT_VERSION, type TaskJobData } from './job-data.js';
 export type { BullmqRunnerOptions, RunWorkerOptions, WorkerErrorHandler, WorkerTaskInfo } from './options.js';
 export { type BullmqRunner, bullmqRunner, type RunnerCloseResult, type RunnerStats } from './runner.js';
-export { CLOSE_OVERRUN_MS, runWorker, type TaskWorker, type WorkerCloseOptions, type WorkerCloseResult, type WorkerStats } from './worker.js';
+export {
+  CLOSE_OVERRUN_MS,
+  runWorker,
+  type TaskWorker,
+  type WorkerCloseOptions,
+  type WorkerCloseResult,
+  type WorkerStats,
+} from './worker.js';
