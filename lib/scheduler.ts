@@ -146,7 +146,8 @@ export class Scheduler implements RunOwner {
     this.#releaseSlot();
     const { status, origin, task } = run;
     if (status !== 'succeeded' && task.callSite !== undefined) appendCallSite(run.error, task.callSite);
-    const info = status !== 'succeeded' || debug.enabled ? infoOf(taskName(task), origin, run.attempts, task.policy.place.where) : undefined;
+    const info =
+      status !== 'succeeded' || debug.enabled ? infoOf(taskName(task), origin, run.attempts, task.policy.place.where) : undefined;
     this.#outcomes.record(status, run.error, info, run.started);
     this.#outcomes.stopped(1);
     return status === 'succeeded' || !this.#settings.stopOnError;
@@ -186,7 +187,12 @@ export class Scheduler implements RunOwner {
     outcomes.started(1, false);
     const started = debug.enabled ? performance.now() : 0;
     const settle = (status: Status, error: unknown): void => {
-      outcomes.record(status, error, status !== 'succeeded' || debug.enabled ? infoOf('waitUntil', origin, 1, 'process') : undefined, started);
+      outcomes.record(
+        status,
+        error,
+        status !== 'succeeded' || debug.enabled ? infoOf('waitUntil', origin, 1, 'process') : undefined,
+        started,
+      );
       outcomes.stopped(1);
     };
     Promise.resolve(promise).then(
