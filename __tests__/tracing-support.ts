@@ -1,4 +1,4 @@
-// Helpers of the tracing tests: recording what the package's TracingChannels publish, and an OpenTelemetry SDK in memory.
+// Helpers of the tracing tests: recording what the package's TracingChannels publish, (the OpenTelemetry SDK is in otel-support.ts).
 import { tracingChannel } from 'node:diagnostics_channel';
 
 export type TraceEvent = 'start' | 'end' | 'asyncStart' | 'asyncEnd' | 'error';
