@@ -131,13 +131,9 @@ export class TaskRun {
    */
   #tracedAttempt(sync: boolean): boolean {
     const task = this.task;
-    const trace = taskTraceContext(
-      taskName(task),
-      (task.attemptsBefore ?? 0) + this.attempts,
-      this.origin,
-      task.id,
-      task.policy.place.where,
-    );
+    // A queued task (it has an id) runs in a queue worker, whichever place the worker gives it.
+    const where = task.id === undefined ? task.policy.place.where : 'queue';
+    const trace = taskTraceContext(taskName(task), (task.attemptsBefore ?? 0) + this.attempts, this.origin, task.id, where);
     const context = task.context;
     if (context === undefined) return this.#traced(trace, task, sync);
     // Entered here, the request context must not be entered again by the place: that would hide the stores bound to `start`.
