@@ -52,7 +52,8 @@ export class BackgroundTasks {
     // needs no capture of its own. Later ones might come from any context (als.run() keeps the same async
     // resource), so they capture theirs.
     const first = this.#tasks === undefined;
-    const task = this.#scheduler.admit(fn as Task['fn'], args, first ? noContext : captureContext);
+    let task = this.#scheduler.admit(fn as Task['fn'], args, first ? noContext : captureContext);
+    if (this.#scheduler.captureCallSite) task = withCallSite(task, this.addTask);
     if (this.#tasks === undefined) {
       this.#tasks = [task];
       this.#releasePlatform = this.#scheduler.holdPlatform();
@@ -160,6 +161,13 @@ export class BackgroundTasks {
 /** The drain never throws by design; if it ever does, say so rather than leave an unhandled rejection. */
 function internalError(error: unknown): void {
   warn(`internal error, please report it: ${describeError(error)}`);
+}
+
+/** The task with its addTask call site: V8 records the frames above `addTask` now and formats them only if they are read. */
+function withCallSite(task: Task, addTask: (...args: never[]) => unknown): Task {
+  const callSite: { stack?: string } = {};
+  Error.captureStackTrace(callSite, addTask);
+  return { ...task, callSite };
 }
 
 function noContext(): undefined {

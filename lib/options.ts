@@ -61,6 +61,11 @@ export interface BackgroundTasksOptions {
   readonly platformWaitUntil?: PlatformWaitUntil | false;
   /** Where tasks defined with `thread: true` run: threadPool() from express-background-tasks/threads. */
   readonly threads?: ThreadPool;
+  /**
+   * Capture the call site of each addTask, and append it to the stack of a failed task's error (below a line
+   * `--- addTask() call site ---`), so that a report points at the route that added the task. Default false.
+   */
+  readonly captureCallSite?: boolean;
 }
 
 /** The parsed options, every one present. */
@@ -75,6 +80,7 @@ export interface Settings {
   readonly runner: QueueRunner | undefined;
   readonly platformWaitUntil: PlatformWaitUntil | false | undefined;
   readonly threads: ThreadPool | undefined;
+  readonly captureCallSite: boolean;
 }
 
 /** The default skip: a response that ended in a server error discards its tasks, as FastAPI does. */
@@ -120,6 +126,7 @@ const OPTIONS: OptionTable<Settings> = {
   threads: (value) => checkThreads(WHERE, value),
   platformWaitUntil: (value) =>
     value === false ? false : checkFunction<PlatformWaitUntil | undefined>(WHERE, 'platformWaitUntil', value, { fallback: undefined }),
+  captureCallSite: (value) => checkBoolean(WHERE, 'captureCallSite', value, { fallback: false }),
 };
 
 export function parseOptions(options: unknown): Settings {

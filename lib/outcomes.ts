@@ -1,5 +1,6 @@
 // Counting and reporting outcomes, for the middleware and the queue worker alike: counters, onError, the default line, deadlines.
 import { settlesWithin } from './deadline.js';
+import type { Where } from './place.js';
 import { debug, describeError, formatMs, pathOf, warn } from './report.js';
 import type { Status, TaskRun } from './run-task.js';
 
@@ -13,12 +14,22 @@ export interface TaskInfo {
   readonly url: string;
   /** How many attempts were made (1 unless the task was defined with retries). */
   readonly attempts: number;
+  /** Where the task ran: this process's event loop, a worker thread, or a queue (for a failed hand-off: where it was going). */
+  readonly where: Where;
 }
 
 /** The fields a report may carry beyond TaskInfo (a queue worker's job id). */
 interface ReportedInfo extends TaskInfo {
   readonly taskId?: string;
 }
+
+/** A call site captured with Error.captureStackTrace(): V8 formats its `stack` only when it is first read. */
+export interface CallSite {
+  readonly stack?: string;
+}
+
+/** The marker of the addTask call site in a reported error's stack (captureCallSite). */
+export const CALL_SITE_HEADER = '    --- addTask() call site ---';
 
 /** Counters: `queued` and `running` are now; the rest are totals since the middleware was created. */
 export interface Stats {
@@ -36,7 +47,48 @@ export interface Stats {
 export function logTaskError(error: unknown, info: ReportedInfo): void {
   const attempts = info.attempts > 1 ? ` after ${info.attempts} attempts` : '';
   const job = info.taskId === undefined ? '' : `job ${info.taskId}, from `;
-  warn(`task "${info.name}" (${job}${info.method} ${pathOf(info.url)}) failed${attempts}: ${describeError(error)}`);
+  warn(`task "${info.name}" (${job}${info.method} ${pathOf(info.url)}) failed${attempts}: ${describeError(error)}${stackOf(error)}`);
+}
+
+/**
+ * The frames of an error's stack, each on its own line indented by four spaces (the header, already said in the first
+ * line, left out), or '' when it has none. A stack holds code locations and the error's message, never arguments.
+ */
+export function stackOf(error: unknown): string {
+  if (!(error instanceof Error)) return '';
+  let stack: unknown;
+  try {
+    stack = error.stack;
+  } catch {
+    return ''; // a throwing getter (prepareStackTrace gone wrong): the first line is all there is
+  }
+  if (typeof stack !== 'string') return '';
+  const lines = stack.split('\n');
+  // The header ("Name: message", possibly over several lines) runs until the first frame or the call site marker.
+  let first = lines.findIndex((line) => /^\s+at /.test(line) || line === CALL_SITE_HEADER);
+  if (first === -1) first = lines.length;
+  return lines
+    .slice(first)
+    .map((line) => `\n    ${line.trim()}`)
+    .join('');
+}
+
+/**
+ * Appends the addTask call site to a failed task's error, once, so that every reporter (this line, Sentry, pino)
+ * shows the route that added the task below the error's own frames. Errors whose stack cannot be written are left alone.
+ */
+export function appendCallSite(error: unknown, callSite: CallSite): void {
+  if (!(error instanceof Error)) return;
+  try {
+    const stack = error.stack;
+    const site = callSite.stack;
+    if (typeof stack !== 'string' || typeof site !== 'string' || stack.includes(CALL_SITE_HEADER)) return;
+    // The captured header is a bare "Error": keep its frames only.
+    const frames = site.slice(site.indexOf('\n') + 1);
+    error.stack = `${stack}\n${CALL_SITE_HEADER}\n${frames}`;
+  } catch {
+    // a frozen error, or a stack getter without a setter
+  }
 }
 
 /**

@@ -4,6 +4,7 @@ import { backoffDelay } from './define-task.js';
 import { TaskTimeoutError } from './errors.js';
 import { debug, describeError } from './report.js';
 import { type Origin, type Task, taskName } from './task.js';
+import { scopes, type TaskTraceContext, taskChannel, taskTraceContext, tracingTasks } from './tracing.js';
 
 export type Status = 'succeeded' | 'failed' | 'timedOut';
 
@@ -95,6 +96,8 @@ export class TaskRun {
 
   #attempt(sync: boolean): boolean {
     this.attempts++;
+    // Nobody listening: a getter read, nothing allocated.
+    if (tracingTasks()) return this.#tracedAttempt(sync);
     let result: unknown;
     try {
       result = this.task.policy.place.attempt(this.task, this);
@@ -102,16 +105,76 @@ export class TaskRun {
       return this.#failed(error, sync);
     }
     if (!isThenable(result)) return this.#settle('succeeded', undefined, sync);
-    const timeout = this.task.policy.timeout;
-    // Promise.resolve() returns a native promise as it is, and tames a foreign thenable. The timeout's timer keeps
-    // the process alive, as the task would; after a timeout, the task's late outcome is ignored.
-    const settled =
-      timeout === Number.POSITIVE_INFINITY ? Promise.resolve(result) : withDeadline(result, timeout, () => this.#timedOut(timeout), true);
-    settled.then(
+    this.#bounded(result).then(
       () => this.#settle('succeeded', undefined, false),
       (error: unknown) => this.#failed(error, false),
     );
     return false;
+  }
+
+  /**
+   * The attempt's outcome as a native promise, bounded by the timeout. Promise.resolve() returns a native promise as
+   * it is, and tames a foreign thenable. The timeout's timer keeps the process alive, as the task would; after a
+   * timeout, the task's late outcome is ignored.
+   */
+  #bounded(result: PromiseLike<unknown>): Promise<unknown> {
+    const timeout = this.task.policy.timeout;
+    return timeout === Number.POSITIVE_INFINITY
+      ? Promise.resolve(result)
+      : withDeadline(result, timeout, () => this.#timedOut(timeout), true);
+  }
+
+  /**
+   * An attempt inside the task channels, published in the task's own request context (so that a tracer finds the
+   * span that was current at addTask), in TracingChannel's order: start, [error,] end for a synchronous outcome;
+   * start, end, then [error,] asyncStart, asyncEnd once a promise settles (or its timeout expires).
+   */
+  #tracedAttempt(sync: boolean): boolean {
+    const task = this.task;
+    // A queued task (it has an id) runs in a queue worker, whichever place the worker gives it.
+    const where = task.id === undefined ? task.policy.place.where : 'queue';
+    const trace = taskTraceContext(taskName(task), (task.attemptsBefore ?? 0) + this.attempts, this.origin, task.id, where);
+    const context = task.context;
+    if (context === undefined) return this.#traced(trace, task, sync);
+    // Entered here, the request context must not be entered again by the place: that would hide the stores bound to `start`.
+    return context.runInAsyncScope(this.#traced, this, trace, { ...task, context: undefined }, sync);
+  }
+
+  #traced(trace: TaskTraceContext, task: Task, sync: boolean): boolean {
+    return taskChannel.start.runStores(trace, () => {
+      const place = task.policy.place;
+      const scope = scopes.attempt;
+      let result: unknown;
+      try {
+        result = scope === undefined ? place.attempt(task, this) : scope(trace, () => place.attempt(task, this));
+      } catch (error) {
+        trace.error = error;
+        taskChannel.error.publish(trace);
+        taskChannel.end.publish(trace);
+        return this.#failed(error, sync);
+      }
+      if (!isThenable(result)) {
+        taskChannel.end.publish(trace);
+        return this.#settle('succeeded', undefined, sync);
+      }
+      trace.async = true;
+      taskChannel.end.publish(trace);
+      this.#bounded(result).then(
+        () => {
+          taskChannel.asyncStart.publish(trace);
+          taskChannel.asyncEnd.publish(trace);
+          this.#settle('succeeded', undefined, false);
+        },
+        (error: unknown) => {
+          trace.error = error;
+          taskChannel.error.publish(trace);
+          taskChannel.asyncStart.publish(trace);
+          taskChannel.asyncEnd.publish(trace);
+          this.#failed(error, false);
+        },
+      );
+      return false;
+    });
   }
 
   #timedOut(ms: number): TaskTimeoutError {

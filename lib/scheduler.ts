@@ -6,13 +6,15 @@ import { invalid, parseDeadline } from './check.js';
 import { definitionOf } from './define-task.js';
 import { BackgroundTasksFullError, DrainDeadlineError } from './errors.js';
 import type { Settings, SkipRequest, SkipResponse } from './options.js';
-import { Outcomes, type Stats, type TaskInfo } from './outcomes.js';
+import { appendCallSite, Outcomes, type Stats, type TaskInfo } from './outcomes.js';
+import type { Where } from './place.js';
 import { holdPlatform } from './platform.js';
 import { Policies, type TaskPolicy } from './policy.js';
 import type { QueueRunner } from './queue-runner.js';
 import { debug, describeError, pathOf, warn } from './report.js';
 import { type RunOwner, type Status, TaskRun } from './run-task.js';
 import { type Origin, type Task, taskName } from './task.js';
+import { traceEnqueue, tracingEnqueues } from './tracing.js';
 
 /** Called with whether the list goes on (false: a task failed under stopOnError) once an asynchronous task has settled. */
 export type Resume = (proceed: boolean) => void;
@@ -53,6 +55,11 @@ export class Scheduler implements RunOwner {
   /** Where this middleware's lists go: a queue, or undefined to run them here. Decided once, with the options. */
   get queue(): QueueRunner | undefined {
     return this.#settings.runner;
+  }
+
+  /** Whether addTask captures its call site for failure reports (the captureCallSite option). */
+  get captureCallSite(): boolean {
+    return this.#settings.captureCallSite;
   }
 
   stats(): Stats {
@@ -139,8 +146,10 @@ export class Scheduler implements RunOwner {
 
   #finished(run: TaskRun): boolean {
     this.#releaseSlot();
-    const { status, origin } = run;
-    const info = status !== 'succeeded' || debug.enabled ? infoOf(taskName(run.task), origin, run.attempts) : undefined;
+    const { status, origin, task } = run;
+    if (status !== 'succeeded' && task.callSite !== undefined) appendCallSite(run.error, task.callSite);
+    const info =
+      status !== 'succeeded' || debug.enabled ? infoOf(taskName(task), origin, run.attempts, task.policy.place.where) : undefined;
     this.#outcomes.record(status, run.error, info, run.started);
     this.#outcomes.stopped(1);
     return status === 'succeeded' || !this.#settings.stopOnError;
@@ -158,22 +167,23 @@ export class Scheduler implements RunOwner {
     const settle = (status: Status, error: unknown): void => {
       outcomes.started(tasks.length, true);
       const said = status === 'succeeded' ? 'enqueued' : undefined;
-      for (const task of tasks) outcomes.record(status, error, infoOf(taskName(task), origin, 1), started, said);
+      for (const task of tasks) {
+        if (status !== 'succeeded' && task.callSite !== undefined) appendCallSite(error, task.callSite);
+        outcomes.record(status, error, infoOf(taskName(task), origin, 1, 'queue'), started, said);
+      }
       outcomes.stopped(tasks.length);
     };
-    let enqueued: Promise<void>;
-    try {
-      const queued = tasks.map((task) => ({ definition: definitionOf(task.fn)!, args: task.args }));
-      this.#giveUp ??= new AbortController();
-      enqueued = runner.enqueue(queued, {
-        stopOnError: this.#settings.stopOnError,
-        timeout: this.#settings.timeout,
-        origin,
-        signal: this.#giveUp.signal,
-      });
-    } catch (error) {
-      enqueued = Promise.reject(error);
-    }
+    this.#giveUp ??= new AbortController();
+    const signal = this.#giveUp.signal;
+    const enqueue = (from: Origin): Promise<void> => {
+      try {
+        const queued = tasks.map((task) => ({ definition: definitionOf(task.fn)!, args: task.args }));
+        return runner.enqueue(queued, { stopOnError: this.#settings.stopOnError, timeout: this.#settings.timeout, origin: from, signal });
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    };
+    const enqueued = tracingEnqueues() ? traceEnqueue(tasks.map(taskName), origin, enqueue) : enqueue(origin);
     return enqueued.then(
       () => settle('succeeded', undefined),
       (error: unknown) => settle('failed', error),
@@ -186,7 +196,12 @@ export class Scheduler implements RunOwner {
     outcomes.started(1, false);
     const started = debug.enabled ? performance.now() : 0;
     const settle = (status: Status, error: unknown): void => {
-      outcomes.record(status, error, status !== 'succeeded' || debug.enabled ? infoOf('waitUntil', origin, 1) : undefined, started);
+      outcomes.record(
+        status,
+        error,
+        status !== 'succeeded' || debug.enabled ? infoOf('waitUntil', origin, 1, 'process') : undefined,
+        started,
+      );
       outcomes.stopped(1);
     };
     Promise.resolve(promise).then(
@@ -230,6 +245,6 @@ export class Scheduler implements RunOwner {
   }
 }
 
-function infoOf(name: string, origin: Origin, attempts: number): TaskInfo {
-  return { name, method: origin.method, url: origin.url, attempts };
+function infoOf(name: string, origin: Origin, attempts: number, where: Where): TaskInfo {
+  return { name, method: origin.method, url: origin.url, attempts, where };
 }

@@ -11,12 +11,18 @@ export interface Task {
   readonly policy: TaskPolicy;
   /** The queue task id (a queue worker's job), read with taskId(); undefined for a task run where it was added. */
   readonly id: string | undefined;
+  /** Attempts made before this run (a queue's earlier deliveries of the job), so that traces number attempts as the queue does. */
+  readonly attemptsBefore?: number;
+  /** Where addTask was called (the captureCallSite option), appended to the stack of the error reported if the task fails. */
+  readonly callSite?: { readonly stack?: string };
 }
 
 /** Where a task came from, for onError and debug output. */
 export interface Origin {
   readonly method: string;
   readonly url: string;
+  /** The W3C traceparent the task was added under, when a tracer sent one with a queued task (see tracing.ts). */
+  readonly traceparent?: string;
 }
 
 /** The name a task is reported under: its defineTask name, its function's name, or 'anonymous'. */

@@ -47,6 +47,7 @@ describe('Redis unreachable from the start (no Redis needed)', () => {
         method: 'POST',
         url: expect.stringMatching(/^\/register\?email=u\d%40example\.com$/),
         attempts: 1,
+        where: 'queue',
       });
       expect(error).toMatchObject({
         name: 'EnqueueError',

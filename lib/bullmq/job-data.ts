@@ -18,16 +18,24 @@ export interface TaskJobData {
   /** The request the task was added during: its method and path (never the query string). */
   readonly method: string;
   readonly path: string;
+  /**
+   * The W3C traceparent of the hand-off, when a tracer gave one (express-background-tasks/otel does), so that the
+   * worker's spans join the web request's trace. Optional within version 1: jobs without it run as before.
+   */
+  readonly traceparent?: string;
 }
+
+/** version-traceid-parentid-flags, lower-case hex (W3C Trace Context). */
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 export function taskJobData(
   id: string,
   args: readonly unknown[],
   enqueuedAt: number,
   timeout: number,
-  origin: { method: string; url: string },
+  origin: { method: string; url: string; traceparent?: string | undefined },
 ): TaskJobData {
-  return {
+  const data: TaskJobData = {
     v: JOB_FORMAT_VERSION,
     id,
     args,
@@ -36,6 +44,13 @@ export function taskJobData(
     method: origin.method,
     path: pathOf(origin.url),
   };
+  return origin.traceparent === undefined ? data : { ...data, traceparent: origin.traceparent };
+}
+
+/** The job's traceparent if it carries a well-formed one (a malformed one is ignored, never a reason to refuse the job). */
+export function traceparentOf(data: TaskJobData): string | undefined {
+  const traceparent = data.traceparent;
+  return typeof traceparent === 'string' && TRACEPARENT.test(traceparent) ? traceparent : undefined;
 }
 
 /** The job's data if this worker can read it, or the reason it cannot. */

@@ -50,6 +50,8 @@ export interface WorkerTaskInfo {
   readonly attempts: number;
   /** The queue the job came from. */
   readonly queueName: string;
+  /** Where the task ran: always 'queue' here. */
+  readonly where: 'queue';
 }
 
 export type WorkerErrorHandler = (error: unknown, info: WorkerTaskInfo) => void;

@@ -8,9 +8,9 @@ import { Outcomes } from '../outcomes.js';
 import { Policies } from '../policy.js';
 import { asError, debug, describeError, warn } from '../report.js';
 import { type RunOwner, type Status, TaskRun } from '../run-task.js';
-import type { Task } from '../task.js';
+import type { Origin, Task } from '../task.js';
 import { bullmqConnection } from './connection.js';
-import { readTaskJobData, type TaskJobData } from './job-data.js';
+import { readTaskJobData, type TaskJobData, traceparentOf } from './job-data.js';
 import { parseWorkerOptions, type RunWorkerOptions, type WorkerSettings, type WorkerTaskInfo } from './options.js';
 
 /** Counters since the worker started; `running` is now. */
@@ -105,7 +105,8 @@ class QueueWorker implements TaskWorker, RunOwner {
     }
     // The task's own timeout, else the one the web process sent with the job.
     const policy = this.#policies.ofDefinition(definitionOf(fn)!, data.timeout ?? Number.POSITIVE_INFINITY);
-    const task: Task = { fn, args: data.args, context: undefined, policy, id: data.id };
+    // attemptsBefore: BullMQ counts the attempts (retries and redeliveries), so that traces number them as it does.
+    const task: Task = { fn, args: data.args, context: undefined, policy, id: data.id, attemptsBefore: job.attemptsMade };
     const outcomes = this.#outcomes;
     outcomes.started(1, false);
     let run: TaskRun | undefined;
@@ -149,6 +150,7 @@ class QueueWorker implements TaskWorker, RunOwner {
       url: typeof data === 'string' ? '' : data.path,
       attempts: job.attemptsMade,
       queueName: this.#settings.queueName,
+      where: 'queue',
     };
   }
 
@@ -230,8 +232,9 @@ class QueueWorker implements TaskWorker, RunOwner {
   }
 }
 
-function originOf(data: TaskJobData): { method: string; url: string } {
-  return { method: data.method, url: data.path };
+function originOf(data: TaskJobData): Origin {
+  const traceparent = traceparentOf(data);
+  return traceparent === undefined ? { method: data.method, url: data.path } : { method: data.method, url: data.path, traceparent };
 }
 
 /**
