@@ -14,6 +14,7 @@ import {
 } from '../../lib/index.js';
 import { type ThreadPool, threadPool } from '../../lib/threads/index.js';
 import { appWith, collectErrors } from '../helpers.js';
+import { allText, recordChannel } from '../tracing-support.js';
 import {
   blockUntilReleased,
   failsWithError,
@@ -101,6 +102,7 @@ describe('thread tasks', () => {
     await request(app).get('/').expect(200);
     await bg.drain();
     expect(failures.map((f) => f.info.name)).toEqual(['failsWithError', 'throwsString']);
+    expect(failures.map((f) => f.info.where)).toEqual(['thread', 'thread']);
     const [error, thrown] = failures.map((f) => f.error);
     expect(error).toBeInstanceOf(Error);
     expect(error).toMatchObject({ name: 'SmtpError', message: 'SMTP down' });
@@ -161,6 +163,35 @@ describe('thread tasks', () => {
     await request(app).get('/').expect(200);
     await bg.drain();
     expect(Atomics.load(slots, SLOT.ran)).toBe(1);
+  });
+});
+
+describe('thread tasks in traces', () => {
+  it("publish each attempt on the task channel with where: 'thread', in TracingChannel's order, without arguments", async () => {
+    const recorder = recordChannel('express-background-tasks.task');
+    try {
+      const { failures, onError } = collectErrors();
+      const slots = shared();
+      const { app, bg } = threadApp({ threads: pool(), onError }, (background) => {
+        background.addTask(recordThread, slots);
+        background.addTask(failsWithError);
+      });
+      await request(app).post('/?token=secret-token-value').expect(200);
+      await bg.drain();
+      expect(failures).toHaveLength(1);
+      const [ok, failed] = recorder.byAttempt();
+      expect(ok?.map((e) => e.event)).toEqual(['start', 'end', 'asyncStart', 'asyncEnd']);
+      expect(ok?.[0]?.fields).toMatchObject({ name: 'recordThread', attempt: 1, where: 'thread', method: 'POST', path: '/' });
+      expect(failed?.map((e) => e.event)).toEqual(['start', 'end', 'error', 'asyncStart', 'asyncEnd']);
+      expect(failed?.[2]?.fields).toMatchObject({
+        name: 'failsWithError',
+        where: 'thread',
+        error: expect.objectContaining({ name: 'SmtpError' }),
+      });
+      for (const event of recorder.events) expect(allText(event.fields)).not.toContain('secret-token-value');
+    } finally {
+      recorder.unsubscribe();
+    }
   });
 });
 
