@@ -194,7 +194,8 @@ interface Waiter {
 
 const alive = new Set<ChildProcess>();
 
-export class Child {
+/** A child process whose stdout is read line by line, and waited on by line or by exit: the base of every test child. */
+export class LineReader {
   readonly process: ChildProcess;
   /** Every complete stdout line so far, in order. */
   readonly lines: string[] = [];
@@ -204,36 +205,72 @@ export class Child {
   #waiters: Waiter[] = [];
   #exit: Exit | undefined;
 
-  constructor(script: string, env: Record<string, string>, nodeOptions: readonly string[] = []) {
-    // EXPRESS_VERSION and NODE_ENV=test (which keeps Express's final handler quiet) come through from jest's environment.
-    this.process = spawn(process.execPath, [...nodeOptions, '--import', 'tsx', script], {
-      cwd: ROOT,
-      // REDIS_URL from the shell would switch the demo to queue mode: these children run tasks in process.
-      env: { ...process.env, REDIS_URL: '', ...env },
-      // stdin stays open for the child's life: the task-server fixture exits when it ends (its parent died).
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    alive.add(this.process);
-    this.process.stdout!.setEncoding('utf8').on('data', (chunk: string) => this.#read(chunk));
-    this.process.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+  constructor(child: ChildProcess) {
+    this.process = child;
+    alive.add(child);
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => this.#read(chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       this.stderr += chunk;
     });
-    // 'close' rather than 'exit': by then stdout has been read to its end.
-    this.exited = once(this.process, 'close').then(([code, signal]) => {
-      alive.delete(this.process);
+    // 'close' rather than 'exit': by then stdout and stderr have been read to their end.
+    this.exited = once(child, 'close').then(([code, signal]) => {
+      alive.delete(child);
       this.#exit = { code: code as number | null, signal: signal as NodeJS.Signals | null };
-      for (const waiter of this.#waiters) waiter.reject(this.#failure('exited before printing the line waited for'));
+      for (const waiter of this.#waiters) waiter.reject(this.failure('exited before printing the line waited for'));
       this.#waiters = [];
       return this.#exit;
     });
+  }
+
+  /** How the child ended, once it has. */
+  get exit(): Exit | undefined {
+    return this.#exit;
   }
 
   /** Resolves with the first stdout line (already printed or still to come) that `match` accepts; rejects if the child exits first. */
   line(match: (line: string) => boolean): Promise<string> {
     const found = this.lines.find(match);
     if (found !== undefined) return Promise.resolve(found);
-    if (this.#exit !== undefined) return Promise.reject(this.#failure('exited before printing the line waited for'));
+    if (this.#exit !== undefined) return Promise.reject(this.failure('exited before printing the line waited for'));
     return new Promise((resolve, reject) => this.#waiters.push({ match, resolve, reject }));
+  }
+
+  /** What the child printed, for assertion messages. */
+  output(): string {
+    return `stdout:\n${this.lines.join('\n').slice(-2000)}\nstderr:\n${this.stderr.slice(-4000)}`;
+  }
+
+  #read(chunk: string): void {
+    const parts = (this.#partial + chunk).split('\n');
+    this.#partial = parts.pop() ?? '';
+    for (const line of parts) {
+      this.lines.push(line);
+      const matched = this.#waiters.filter((waiter) => waiter.match(line));
+      this.#waiters = this.#waiters.filter((waiter) => !matched.includes(waiter));
+      for (const waiter of matched) waiter.resolve(line);
+    }
+  }
+
+  protected failure(what: string): Error {
+    const exit = this.#exit;
+    const how = exit === undefined ? '' : ` (code ${exit.code}, signal ${exit.signal})`;
+    return new Error(`child ${what}${how}\n${this.output()}`);
+  }
+}
+
+/** A fixture script under `node --import tsx` that talks in JSON lines (`{ event, ... }`). */
+export class Child extends LineReader {
+  constructor(script: string, env: Record<string, string>, nodeOptions: readonly string[] = []) {
+    // EXPRESS_VERSION and NODE_ENV=test (which keeps Express's final handler quiet) come through from jest's environment.
+    super(
+      spawn(process.execPath, [...nodeOptions, '--import', 'tsx', script], {
+        cwd: ROOT,
+        // REDIS_URL from the shell would switch the demo to queue mode: these children run tasks in process.
+        env: { ...process.env, REDIS_URL: '', ...env },
+        // stdin stays open for the child's life: the task-server fixture exits when it ends (its parent died).
+        stdio: ['pipe', 'pipe', 'pipe'],
+      }),
+    );
   }
 
   /** Resolves with the first JSON message whose `event` is `event` (and that `match` accepts, if given). */
@@ -249,23 +286,6 @@ export class Child {
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> {
     this.process.kill(signal);
     return this.exited;
-  }
-
-  #read(chunk: string): void {
-    const parts = (this.#partial + chunk).split('\n');
-    this.#partial = parts.pop() ?? '';
-    for (const line of parts) {
-      this.lines.push(line);
-      const matched = this.#waiters.filter((waiter) => waiter.match(line));
-      this.#waiters = this.#waiters.filter((waiter) => !matched.includes(waiter));
-      for (const waiter of matched) waiter.resolve(line);
-    }
-  }
-
-  #failure(what: string): Error {
-    const exit = this.#exit;
-    const how = exit === undefined ? '' : ` (code ${exit.code}, signal ${exit.signal})`;
-    return new Error(`child ${what}${how}\nstdout:\n${this.lines.join('\n').slice(-2000)}\nstderr:\n${this.stderr.slice(-4000)}`);
   }
 }
 

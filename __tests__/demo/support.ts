@@ -1,24 +1,13 @@
-// Child processes for the demo tests: `npm run demo` (in a process group of its own, as a terminal runs it) or a demo
-// script under `node --import tsx`; waiting on stdout lines and exits; a throwaway redis-server. Node builtins only.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+// Demo processes for the demo tests: `npm run demo` (in a process group of its own, as a terminal runs it) or a demo
+// script under `node --import tsx`, read line by line (LineReader, from the shared helpers).
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import path from 'node:path';
+import { freePort, killChildren as killOthers, LineReader, ROOT } from '../helpers.js';
 
-export const ROOT = path.resolve(__dirname, '../..');
-
-export interface Exit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-}
-
-interface Waiter {
-  readonly match: (line: string) => boolean;
-  readonly resolve: (line: string) => void;
-  readonly reject: (error: Error) => void;
-}
-
-const alive = new Set<Proc>();
+export { describeWithRedis, hasRedisServer, type RedisServer, startRedis } from '../queue/support.js';
+export { freePort, ROOT };
 
 // npm must not see the npm_* variables of an `npm test` that started jest: they would change its idea of the project.
 function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
@@ -29,43 +18,18 @@ function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { ...inherited, REDIS_URL: '', ...env };
 }
 
-/** A child process whose stdout is read line by line. */
-export class Proc {
-  readonly process: ChildProcess;
-  /** Every complete stdout line so far, in order. */
-  readonly lines: string[] = [];
-  stderr = '';
-  readonly exited: Promise<Exit>;
+const alive = new Set<Proc>();
+
+/** A demo process: `npm run` in a process group of its own (as a terminal runs it), or a script under tsx. */
+export class Proc extends LineReader {
   readonly #group: boolean;
-  #partial = '';
-  #waiters: Waiter[] = [];
-  #exit: Exit | undefined;
 
   constructor(command: string, args: readonly string[], env: Record<string, string>, { group = false } = {}) {
-    this.#group = group;
     // detached: a process group (and session) of its own, so that a signal can go to the whole group as Ctrl-C does.
-    this.process = spawn(command, args, { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: group });
+    super(spawn(command, args, { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: group }));
+    this.#group = group;
     alive.add(this);
-    this.process.stdout!.setEncoding('utf8').on('data', (chunk: string) => this.#read(chunk));
-    this.process.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      this.stderr += chunk;
-    });
-    // 'close' rather than 'exit': by then stdout and stderr have been read to their end.
-    this.exited = once(this.process, 'close').then(([code, signal]) => {
-      alive.delete(this);
-      this.#exit = { code: code as number | null, signal: signal as NodeJS.Signals | null };
-      for (const waiter of this.#waiters) waiter.reject(this.#failure('exited before printing the line waited for'));
-      this.#waiters = [];
-      return this.#exit;
-    });
-  }
-
-  /** Resolves with the first stdout line (already printed or still to come) that `match` accepts; rejects if the child exits first. */
-  line(match: (line: string) => boolean): Promise<string> {
-    const found = this.lines.find(match);
-    if (found !== undefined) return Promise.resolve(found);
-    if (this.#exit !== undefined) return Promise.reject(this.#failure('exited before printing the line waited for'));
-    return new Promise((resolve, reject) => this.#waiters.push({ match, resolve, reject }));
+    void this.exited.then(() => alive.delete(this));
   }
 
   /** Sends `signal` to the child's pid (what `kill <pid>` or a process manager does). */
@@ -81,7 +45,7 @@ export class Proc {
 
   /** Kills the child (and its group) if it still runs, and waits for it. */
   async kill(): Promise<void> {
-    if (this.#exit !== undefined) return;
+    if (this.exit !== undefined) return;
     try {
       if (this.#group) process.kill(-this.process.pid!, 'SIGKILL');
       else this.process.kill('SIGKILL');
@@ -89,28 +53,6 @@ export class Proc {
       // already gone
     }
     await this.exited;
-  }
-
-  /** What the child printed, for assertion messages. */
-  output(): string {
-    return `stdout:\n${this.lines.join('\n').slice(-2000)}\nstderr:\n${this.stderr.slice(-4000)}`;
-  }
-
-  #read(chunk: string): void {
-    const parts = (this.#partial + chunk).split('\n');
-    this.#partial = parts.pop() ?? '';
-    for (const line of parts) {
-      this.lines.push(line);
-      const matched = this.#waiters.filter((waiter) => waiter.match(line));
-      this.#waiters = this.#waiters.filter((waiter) => !matched.includes(waiter));
-      for (const waiter of matched) waiter.resolve(line);
-    }
-  }
-
-  #failure(what: string): Error {
-    const exit = this.#exit;
-    const how = exit === undefined ? '' : ` (code ${exit.code}, signal ${exit.signal})`;
-    return new Error(`child ${what}${how}\n${this.output()}`);
   }
 }
 
@@ -126,21 +68,10 @@ export function tsxNode(script: string, env: Record<string, string>): Proc {
   return new Proc(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], env);
 }
 
-/** Kills every child still running (for afterEach), so that a failed test leaves no process behind. */
+/** Kills every child still running (for afterEach), process groups included, so that a failed test leaves no process behind. */
 export async function killChildren(): Promise<void> {
   await Promise.all([...alive].map((child) => child.kill()));
-}
-
-/** A TCP port that nothing listened on a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
+  await killOthers();
 }
 
 /** A port held by a listening server of this process until `close()`. */
@@ -166,39 +97,4 @@ export async function register(port: number, email?: string): Promise<{ status: 
   const query = email === undefined ? '' : `?email=${encodeURIComponent(email)}`;
   const response = await fetch(`http://127.0.0.1:${port}/register${query}`, { method: 'POST' });
   return { status: response.status, body: await response.json() };
-}
-
-let redisBinary: boolean | undefined;
-
-/** Whether `redis-server` (Debian's package) is on PATH. */
-export function hasRedisServer(): boolean {
-  redisBinary ??= spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
-  return redisBinary;
-}
-
-/** describe(), or describe.skip() saying why, when there is no redis-server; under CI=true it never skips. */
-export function describeWithRedis(name: string, fn: () => void): void {
-  if (process.env.CI === 'true' || hasRedisServer()) describe(name, fn);
-  else describe.skip(`${name} (skipped: redis-server is not on PATH; install Debian's redis-server package)`, fn);
-}
-
-export interface RedisServer {
-  readonly url: string;
-  stop(): Promise<void>;
-}
-
-/** A throwaway redis-server without persistence, on a port that was free a moment ago. */
-export async function startRedis(): Promise<RedisServer> {
-  const port = await freePort();
-  const child = new Proc('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {});
-  alive.delete(child); // lives for a whole describe block: stop() ends it, killChildren() after each test leaves it
-  process.once('exit', () => child.process.kill('SIGKILL'));
-  await child.line((line) => line.includes('Ready to accept connections'));
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    async stop() {
-      child.signal('SIGTERM');
-      await child.exited;
-    },
-  };
 }
