@@ -78,14 +78,17 @@ export class Scheduler implements RunOwner {
     } catch (error) {
       invalid(`addTask(): ${(error as Error).message}`);
     }
-    const name = policy.name ?? (fn.name || 'anonymous');
-    if (settings.runner !== undefined && policy.name === undefined) {
-      invalid(
-        `addTask(): task "${name}" must be made with defineTask(name, fn) when a queue runner is set, so that a worker can find it by name`,
-      );
+    // The common case (a plain in-process task, no checks) reads no name at all.
+    if (settings.runner !== undefined || settings.checkArgs || policy.place.admit !== undefined) {
+      const name = policy.name ?? (fn.name || 'anonymous');
+      if (settings.runner !== undefined && policy.name === undefined) {
+        invalid(
+          `addTask(): task "${name}" must be made with defineTask(name, fn) when a queue runner is set, so that a worker can find it by name`,
+        );
+      }
+      if (settings.checkArgs) checkArgs(name, args, 'json');
+      policy.place.admit?.(name, args);
     }
-    if (settings.checkArgs) checkArgs(name, args, 'json');
-    policy.place.admit?.(name, args);
     if (this.#outcomes.queued >= settings.maxQueued) throw new BackgroundTasksFullError(settings.maxQueued);
     this.#outcomes.queued++;
     return { fn, args, context: context(), policy, id: undefined };
