@@ -26,6 +26,8 @@ export interface PolicyDefaults {
   readonly threads?: ThreadPool | undefined;
   /** The call and option that take `threads`, for the error that says to set it. */
   readonly threadsOption: string;
+  /** Who refuses a thread task without a pool, as the error's prefix ('addTask()', 'runWorker()'). */
+  readonly where: string;
   /** True where tasks are handed to a queue: a worker, not this process, decides where they run. */
   readonly queued?: boolean;
 }
@@ -68,7 +70,7 @@ export class Policies {
     const threads = this.#defaults.threads;
     if (threads === undefined) {
       invalid(
-        `task "${name}" is defined with { thread: true }, but no thread pool was given: pass ${this.#defaults.threadsOption}: ` +
+        `${this.#defaults.where}: task "${name}" is defined with { thread: true }, but no thread pool was given: pass ${this.#defaults.threadsOption}: ` +
           'threadPool({ module }) from express-background-tasks/threads',
       );
     }

@@ -9,7 +9,7 @@ import type { Settings, SkipRequest, SkipResponse } from './options.js';
 import { appendCallSite, Outcomes, type Stats, type TaskInfo } from './outcomes.js';
 import type { Where } from './place.js';
 import { holdPlatform } from './platform.js';
-import { Policies, type TaskPolicy } from './policy.js';
+import { Policies } from './policy.js';
 import type { QueueRunner } from './queue-runner.js';
 import { debug, describeError, pathOf, warn } from './report.js';
 import { type RunOwner, type Status, TaskRun } from './run-task.js';
@@ -48,6 +48,7 @@ export class Scheduler implements RunOwner {
       timeout: settings.timeout,
       threads: settings.threads,
       threadsOption: 'backgroundTasks({ threads })',
+      where: 'addTask()',
       queued: settings.runner !== undefined,
     });
   }
@@ -72,12 +73,7 @@ export class Scheduler implements RunOwner {
    */
   admit(fn: Task['fn'], args: readonly unknown[], context: () => AsyncResource | undefined): Task {
     const settings = this.#settings;
-    let policy: TaskPolicy;
-    try {
-      policy = this.#policies.of(fn);
-    } catch (error) {
-      invalid(`addTask(): ${(error as Error).message}`);
-    }
+    const policy = this.#policies.of(fn);
     // The common case (a plain in-process task, no checks) reads no name at all.
     if (settings.runner !== undefined || settings.checkArgs || policy.place.admit !== undefined) {
       const name = policy.name ?? (fn.name || 'anonymous');

@@ -75,6 +75,7 @@ class QueueWorker implements TaskWorker, RunOwner {
       retries: 0,
       threads: settings.threads,
       threadsOption: 'runWorker({ threads })',
+      where: 'runWorker()',
     });
     this.worker = new Worker(settings.queueName, (job, token) => this.#process(job, token), {
       connection: bullmqConnection(settings.connection),
