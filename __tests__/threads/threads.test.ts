@@ -12,7 +12,7 @@ import {
   ThreadPoolClosedError,
   ThreadTaskNotFoundError,
 } from '../../lib/index.js';
-import { type ThreadPool, threadPool } from '../../lib/threads/index.js';
+import { type ThreadPool, threadPool, transfer } from '../../lib/threads/index.js';
 import { appWith, collectErrors } from '../helpers.js';
 import { allText, recordChannel } from '../tracing-support.js';
 import {
@@ -21,6 +21,7 @@ import {
   flaky,
   heedsSignal,
   receives,
+  receivesArrayBuffer,
   recordThread,
   runaway,
   SLOT,
@@ -166,6 +167,25 @@ describe('thread tasks', () => {
   });
 });
 
+describe('transfer()', () => {
+  it('moves an ArrayBuffer to the thread instead of copying it: detached here, whole there', async () => {
+    const moved = new ArrayBuffer(1024);
+    new Uint8Array(moved)[0] = 7;
+    const copied = new ArrayBuffer(16);
+    const [movedSlots, copiedSlots] = [shared(), shared()];
+    const { app, bg } = threadApp({ threads: pool() }, (background) => {
+      background.addTask(receivesArrayBuffer, movedSlots, transfer(moved));
+      background.addTask(receivesArrayBuffer, copiedSlots, copied);
+    });
+    await request(app).get('/').expect(200);
+    await bg.drain();
+    expect([Atomics.load(movedSlots, SLOT.ran), Atomics.load(movedSlots, SLOT.attempts)]).toEqual([1024, 7]);
+    expect(moved.byteLength).toBe(0);
+    expect(Atomics.load(copiedSlots, SLOT.ran)).toBe(16);
+    expect(copied.byteLength).toBe(16);
+  });
+});
+
 describe('thread tasks in traces', () => {
   it("publish each attempt on the task channel with where: 'thread', in TracingChannel's order, without arguments", async () => {
     const recorder = recordChannel('express-background-tasks.task');
@@ -244,6 +264,9 @@ describe('thread tasks refused at addTask', () => {
     expect(() => threadPool({ module: path.join(__dirname, 'missing.js') })).toThrow(/threadPool\(\): option "module": no file at /);
     expect(() => threadPool({ module: TASKS, maxThreads: 0 })).toThrow(/option "maxThreads" must be an integer >= 1/);
     expect(() => threadPool({ module: TASKS, size: 2 } as never)).toThrow(/threadPool\(\): unknown option "size"/);
+    expect(() => threadPool({ module: TASKS, idleTimeout: -1 })).toThrow(
+      /threadPool\(\): option "idleTimeout" must be a number of milliseconds/,
+    );
   });
 
   it("threadPool() takes './tasks.js' for the tasks.ts beside it when run from TypeScript sources", async () => {
