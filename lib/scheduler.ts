@@ -10,7 +10,7 @@ import { appendCallSite, Outcomes, type Stats, type TaskInfo } from './outcomes.
 import type { Where } from './place.js';
 import { holdPlatform } from './platform.js';
 import { Policies } from './policy.js';
-import type { QueueRunner } from './queue-runner.js';
+import type { QueuedTask, QueueRunner } from './queue-runner.js';
 import { debug, describeError, pathOf, warn } from './report.js';
 import { type RunOwner, type Status, TaskRun } from './run-task.js';
 import { StatusStore } from './status-store.js';
@@ -299,12 +299,11 @@ export class Scheduler implements RunOwner {
     const signal = this.#giveUp.signal;
     const enqueue = (from: Origin): Promise<void> => {
       try {
-        const queued = tasks.map((task) => ({
-          definition: definitionOf(task.fn)!,
-          args: task.args,
-          id: taskIdOf(task),
-          owner: task.entry?.owner,
-        }));
+        const queued = tasks.map((task): QueuedTask => {
+          const owner = task.entry?.owner;
+          const queuedTask = { definition: definitionOf(task.fn)!, args: task.args, id: taskIdOf(task) };
+          return owner === undefined ? queuedTask : { ...queuedTask, owner };
+        });
         const status = this.#settings.status;
         return runner.enqueue(queued, {
           stopOnError: this.#settings.stopOnError,

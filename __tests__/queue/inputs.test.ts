@@ -84,6 +84,8 @@ describe('addTask with a queue runner (no Redis needed: nothing reaches the queu
       {
         definition: remind.taskDefinition,
         args: ['ada@example.com', { at: '2030-01-01T00:00:00Z', tries: [1, 2.5], nested: { ok: true, none: null } }],
+        // The task's id, made by the middleware: the job id, and what taskId() returns in the worker.
+        id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
       },
     ]);
     const { signal, ...options } = enqueued[1] as { signal: AbortSignal };

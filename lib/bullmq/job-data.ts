@@ -70,3 +70,9 @@ export function readTaskJobData(data: unknown): TaskJobData | string {
   if (typeof job.id !== 'string' || !Array.isArray(job.args)) return 'its data lacks an id or an args array';
   return job as TaskJobData;
 }
+
+/** The owner a job's task was added under (for the status router), if its data carries one. */
+export function ownerOf(data: unknown): string | undefined {
+  const owner = data !== null && typeof data === 'object' ? (data as { owner?: unknown }).owner : undefined;
+  return typeof owner === 'string' ? owner : undefined;
+}

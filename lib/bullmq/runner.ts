@@ -3,11 +3,12 @@ import { type FlowJob, FlowProducer, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { settlesWithin, withDeadline } from '../deadline.js';
 import { EnqueueError } from '../errors.js';
-import type { EnqueueOptions, QueuedTask, QueueRunner } from '../queue-runner.js';
+import type { EnqueueOptions, QueuedTask, QueueRecord, QueueRunner } from '../queue-runner.js';
 import { debug, describeError, warn } from '../report.js';
-import { producerClient, retryDelay } from './connection.js';
+import { bullmqConnection, producerClient, retryDelay } from './connection.js';
 import { chain } from './flow.js';
 import { type BullmqRunnerOptions, parseRunnerOptions, type RunnerSettings } from './options.js';
+import { JobWatcher, readRecord } from './records.js';
 
 /** Counters of a runner: `buffered` is now; the rest are totals since it was created. */
 export interface RunnerStats {
@@ -31,6 +32,10 @@ export interface RunnerCloseResult {
 /** A queue runner for backgroundTasks({ runner }), with stats() and close() for shutdown. */
 export interface BullmqRunner extends QueueRunner {
   readonly queueName: string;
+  /** A stored task's status record from its job (any process on the same Redis can read it), or undefined. */
+  record(id: string): Promise<QueueRecord | undefined>;
+  /** Calls `changed` on each event of the task's job (BullMQ's QueueEvents), until the returned function is called. */
+  watch(id: string, changed: () => void): () => void;
   stats(): RunnerStats;
   /**
    * Closes the Redis connection; call it after the middleware's drain(). Tasks still in memory (never stored) are
@@ -83,6 +88,8 @@ class BullmqQueueRunner implements BullmqRunner {
   #closing: Promise<RunnerCloseResult> | undefined;
   /** Registered once per signal (EventTarget ignores the same listener twice). */
   readonly #onAbort = (): void => this.#sweepAborted();
+  /** Live status (the status option's event streams): opens its Redis connection at the first watch. */
+  readonly #watcher: JobWatcher;
 
   constructor(settings: RunnerSettings) {
     this.#settings = settings;
@@ -112,6 +119,17 @@ class BullmqQueueRunner implements BullmqRunner {
     // BullMQ re-emits connection errors on these; an 'error' event without a listener would throw.
     this.#queue.on('error', () => {});
     this.#producer.on('error', () => {});
+    this.#watcher = new JobWatcher(settings.queueName, bullmqConnection(settings.connection), settings.prefix);
+  }
+
+  /** A stored task's status record, read from its job by any process sharing the queue (the status option). */
+  record(id: string): Promise<QueueRecord | undefined> {
+    return readRecord(this.#queue, id);
+  }
+
+  /** Calls `changed` on each event of the task's job (and once the watch is ready), until the returned function is called. */
+  watch(id: string, changed: () => void): () => void {
+    return this.#watcher.watch(id, changed);
   }
 
   stats(): RunnerStats {
@@ -318,7 +336,7 @@ class BullmqQueueRunner implements BullmqRunner {
       const client = this.#client;
       // Not connected: disconnecting first also ends BullMQ's wait for a connection that may never come.
       if (client.status !== 'ready') client.disconnect();
-      await settlesWithin(Promise.all([this.#queue.close(), this.#producer.close()]), CLOSE_BOUND_MS);
+      await settlesWithin(Promise.all([this.#queue.close(), this.#producer.close(), this.#watcher.close()]), CLOSE_BOUND_MS);
       if (client.status === 'ready') await settlesWithin(client.quit(), CLOSE_BOUND_MS);
       client.disconnect();
       return { givenUp: this.#givenUp, tasks: Object.fromEntries(this.#givenUpByName) };

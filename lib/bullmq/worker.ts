@@ -8,10 +8,13 @@ import { Outcomes } from '../outcomes.js';
 import { Policies } from '../policy.js';
 import { asError, debug, describeError, warn } from '../report.js';
 import { type RunOwner, type Status, TaskRun } from '../run-task.js';
-import type { Origin, Task } from '../task.js';
+import { type Origin, type Task, taskName } from '../task.js';
+import { errorSummary, keptResult } from '../task-record.js';
+import { PROGRESS_WINDOW_MS, Throttle } from '../throttle.js';
 import { bullmqConnection } from './connection.js';
 import { readTaskJobData, type TaskJobData, traceparentOf } from './job-data.js';
 import { parseWorkerOptions, type RunWorkerOptions, type WorkerSettings, type WorkerTaskInfo } from './options.js';
+import type { JobProgress } from './records.js';
 
 /** Counters since the worker started; `running` is now. */
 export interface WorkerStats {
@@ -66,6 +69,8 @@ class QueueWorker implements TaskWorker, RunOwner {
   readonly #outcomes: Outcomes<WorkerTaskInfo>;
   #lastLogged = '';
   #closing: Promise<WorkerCloseResult> | undefined;
+  /** The job of each task running here, for its taskProgress() (stored with job.updateProgress, throttled). */
+  readonly #jobs = new Map<Task, ProgressWriter>();
 
   constructor(settings: WorkerSettings) {
     this.#settings = settings;
@@ -93,7 +98,7 @@ class QueueWorker implements TaskWorker, RunOwner {
     this.worker.on('failed', (job, error) => this.#failedAttempt(job, error));
   }
 
-  async #process(job: Job, token: string | undefined): Promise<null> {
+  async #process(job: Job, token: string | undefined): Promise<unknown> {
     const data = readTaskJobData(job.data);
     if (typeof data === 'string') throw new UnrecoverableError(`Job ${job.id} of task "${job.name}" cannot be run: ${data}`);
     const fn = this.#settings.tasks.get(job.name);
@@ -110,6 +115,8 @@ class QueueWorker implements TaskWorker, RunOwner {
     const task: Task = { fn, args: data.args, context: undefined, policy, id: data.id, attemptsBefore: job.attemptsMade };
     const outcomes = this.#outcomes;
     outcomes.started(1, false);
+    const writer = new ProgressWriter(job);
+    this.#jobs.set(task, writer);
     let run: TaskRun | undefined;
     try {
       run = await new Promise<TaskRun>((resolve) => {
@@ -117,17 +124,31 @@ class QueueWorker implements TaskWorker, RunOwner {
         if (started.start()) resolve(started);
         else outcomes.track(started);
       });
-      if (run.status === 'succeeded') return null; // no return value: it would be stored in Redis
+      this.#jobs.delete(task);
+      if (run.status === 'succeeded') {
+        await writer.flush();
+        // Stored in Redis only for a task defined with { result: true } (JSON, at most 64 KiB).
+        return policy.result ? (keptResult(taskName(task), run.value) ?? null) : null;
+      }
       if (run.cancelled && token !== undefined) {
+        await writer.flush();
         // Stopped by close(): back to the queue as if never taken, without using up an attempt.
         await job.moveToWait(token);
         throw new WaitingError();
       }
+      // The error's name and code, for status records (BullMQ keeps only its message).
+      await writer.flush(run.error);
       throw asError(run.error);
     } finally {
+      this.#jobs.delete(task);
       if (run !== undefined) outcomes.untrack(run);
       outcomes.stopped(1);
     }
+  }
+
+  /** @internal The task's code called taskProgress(): stored as the job's progress, at most once per PROGRESS_WINDOW_MS. */
+  taskProgressed(run: TaskRun, value: number, message: string | undefined): void {
+    this.#jobs.get(run.task)?.set(value, message);
   }
 
   /** @internal A job's attempt that went asynchronous has settled. */
@@ -231,6 +252,42 @@ class QueueWorker implements TaskWorker, RunOwner {
     const unlocked = typeof lockManager?.close === 'function' ? lockManager.close() : undefined;
     await Promise.allSettled([paused, disconnected, unlocked]);
   }
+}
+
+/** A job's progress as status records read it: the task's last taskProgress(), written throttled, the last value always. */
+class ProgressWriter {
+  readonly #job: Job;
+  readonly #throttle = new Throttle(PROGRESS_WINDOW_MS, () => this.#write());
+  #progress: { progress?: number; message?: string } = {};
+  #writing: Promise<void> = Promise.resolve();
+
+  constructor(job: Job) {
+    this.#job = job;
+  }
+
+  set(progress: number, message: string | undefined): void {
+    this.#progress = message === undefined ? { progress } : { progress, message };
+    this.#throttle.push();
+  }
+
+  #write(error?: unknown): void {
+    const stored: JobProgress = error === undefined ? this.#progress : { ...this.#progress, error: errorOf(error) };
+    const job = this.#job;
+    this.#writing = this.#writing.then(() =>
+      job.updateProgress(stored).catch((failure: unknown) => debug('job %s: progress not stored: %s', job.id, describeError(failure))),
+    );
+  }
+
+  /** Writes what is still unwritten (and, for a failed attempt, its error's name and code), and waits for the writes. */
+  flush(error?: unknown): Promise<void> {
+    if (this.#throttle.stop() || error !== undefined) this.#write(error);
+    return this.#writing;
+  }
+}
+
+function errorOf(error: unknown): { name: string; code?: string } {
+  const { name, code } = errorSummary(error);
+  return code === undefined ? { name } : { name, code };
 }
 
 function originOf(data: TaskJobData): Origin {

@@ -1,0 +1,37 @@
+// The tasks of the queue status tests, shared by the web apps (in the test) and the worker process (status-worker.ts).
+import { defineTask, taskId, taskProgress } from '../../lib/index.js';
+
+let release!: () => void;
+/** Resolved by the worker process when the test says "go" on its stdin. */
+export const go = new Promise<void>((resolve) => {
+  release = resolve;
+});
+
+export function letGo(): void {
+  release();
+}
+
+function print(message: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(message)}\n`);
+}
+
+/** Reports half way, waits for the test's "go", then finishes with a result. */
+export const report = defineTask(
+  'report',
+  async (rows: number) => {
+    print({ event: 'run', id: taskId(), pid: process.pid });
+    taskProgress(0.5, 'half way');
+    await go;
+    taskProgress(1, 'written');
+    return { rows };
+  },
+  { result: true },
+);
+
+/** Fails with a code, and a message the records must not show. */
+export const broken = defineTask('broken', () => {
+  throw Object.assign(new Error('secret internals'), { code: 'E_BROKEN' });
+});
+
+/** Never ends: its timeout fails it. */
+export const stuck = defineTask('stuck', () => new Promise(() => {}), { timeout: 50 });

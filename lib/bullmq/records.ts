@@ -1,0 +1,156 @@
+// Task status records read from BullMQ (job state, progress, return value, attempts, times), and live watching through QueueEvents.
+import { type ConnectionOptions, type Job, type JobState, type Queue, QueueEvents } from 'bullmq';
+import type { QueueRecord } from '../queue-runner.js';
+import { debug, describeError } from '../report.js';
+import type { TaskState } from '../task-events.js';
+import { formatRecord, type TaskRecordError } from '../task-record.js';
+import { ownerOf } from './job-data.js';
+
+/**
+ * What a worker stores as a job's progress: the task's last taskProgress() (`progress`, `message`), and the name and
+ * code of the error of its last failed attempt (BullMQ itself keeps only the message, as failedReason).
+ */
+export interface JobProgress {
+  readonly progress?: number;
+  readonly message?: string;
+  readonly error?: { readonly name: string; readonly code?: string };
+}
+
+/** The job's progress as the worker stored it (anything else a job's progress holds is ignored). */
+function progressOf(job: Job): JobProgress {
+  const progress = job.progress as unknown;
+  if (progress === null || typeof progress !== 'object') return {};
+  const { progress: value, message, error } = progress as Record<string, unknown>;
+  const out: { progress?: number; message?: string; error?: JobProgress['error'] } = {};
+  if (typeof value === 'number' && value >= 0 && value <= 1) out.progress = value;
+  if (typeof message === 'string') out.message = message;
+  if (error !== null && typeof error === 'object' && typeof (error as { name?: unknown }).name === 'string') {
+    const { name, code } = error as { name: string; code?: unknown };
+    out.error = typeof code === 'string' ? { name, code } : { name };
+  }
+  return out;
+}
+
+const TIMEOUT_CODE = 'ERR_BACKGROUND_TASKS_TIMEOUT';
+/** BullMQ's reason for a parent failed by its child (failParentOnFailure). */
+const DEFERRED_FAILURE = /^child \S+ failed$/;
+
+/** The record's state: BullMQ's, in the counters' words (a job waiting for a retry is still running). */
+function stateOf(state: JobState | 'unknown', job: Job, error: JobProgress['error']): TaskState {
+  const attempted = (job.attemptsStarted ?? 0) > 0 || job.attemptsMade > 0;
+  switch (state) {
+    case 'completed':
+      return 'succeeded';
+    case 'failed':
+      // Failed without running (BullMQ's deferred failure, whose marker it deletes), because an earlier task of its
+      // list failed under stopOnError: our worker never saw it, so it stored no error name.
+      if (error === undefined && DEFERRED_FAILURE.test(job.failedReason ?? '')) return 'skipped';
+      return error?.code === TIMEOUT_CODE ? 'timedOut' : 'failed';
+    case 'active':
+      return 'running';
+    default:
+      return attempted ? 'running' : 'queued';
+  }
+}
+
+/** A task's record from its BullMQ job, or undefined when the queue has no such job. */
+export async function readRecord(queue: Queue, id: string): Promise<QueueRecord | undefined> {
+  const [job, state] = await Promise.all([queue.getJob(id), queue.getJobState(id)]);
+  if (job === undefined || state === 'unknown') return undefined;
+  const { progress, message, error } = progressOf(job);
+  const recordState = stateOf(state, job, error);
+  let failure: TaskRecordError | undefined;
+  if (recordState === 'failed' || recordState === 'timedOut') {
+    failure = { ...(error ?? { name: 'Error' }), ...(job.failedReason ? { message: job.failedReason } : {}) };
+  }
+  const record = formatRecord(
+    {
+      id,
+      name: job.name,
+      state: recordState,
+      attempts: Math.max(job.attemptsStarted ?? 0, job.attemptsMade),
+      progress,
+      message,
+      result: recordState === 'succeeded' && job.returnvalue !== null ? job.returnvalue : undefined,
+      error: failure,
+      addedAt: job.timestamp,
+      startedAt: job.processedOn ?? undefined,
+      finishedAt: recordState === 'queued' || recordState === 'running' ? undefined : (job.finishedOn ?? undefined),
+      where: 'queue',
+    },
+    true,
+  );
+  return { record, owner: ownerOf(job.data) };
+}
+
+/** The QueueEvents that tell a job's changes. */
+const EVENTS = ['active', 'progress', 'completed', 'failed', 'waiting', 'delayed', 'removed', 'waiting-children'] as const;
+
+/**
+ * Watches jobs for status streams: one QueueEvents (its own blocking Redis connection), opened at the first watch
+ * and closed with the runner; each event is passed to the watchers of its job id.
+ */
+export class JobWatcher {
+  readonly #queueName: string;
+  readonly #connection: ConnectionOptions;
+  readonly #prefix: string | undefined;
+  #events: QueueEvents | undefined;
+  #ready: Promise<void> | undefined;
+  readonly #watchers = new Map<string, Set<() => void>>();
+  #closed = false;
+
+  constructor(queueName: string, connection: ConnectionOptions, prefix: string | undefined) {
+    this.#queueName = queueName;
+    this.#connection = connection;
+    this.#prefix = prefix;
+  }
+
+  watch(id: string, changed: () => void): () => void {
+    if (this.#closed) return () => {};
+    let watchers = this.#watchers.get(id);
+    if (watchers === undefined) {
+      watchers = new Set();
+      this.#watchers.set(id, watchers);
+    }
+    // A fresh function per watch, so that the same listener can watch twice.
+    const listener = (): void => changed();
+    watchers.add(listener);
+    // Once QueueEvents reads the stream, read the record again: a change made before that was not heard.
+    void this.#open().then(() => {
+      if (watchers.has(listener)) listener();
+    });
+    return () => {
+      watchers.delete(listener);
+      if (watchers.size === 0 && this.#watchers.get(id) === watchers) this.#watchers.delete(id);
+    };
+  }
+
+  #open(): Promise<void> {
+    if (this.#ready !== undefined) return this.#ready;
+    const events = new QueueEvents(this.#queueName, {
+      connection: this.#connection,
+      // From a little before now (Redis's clock may differ), so that events written while it connects are heard too.
+      lastEventId: `${Date.now() - 2000}-0`,
+      ...(this.#prefix === undefined ? {} : { prefix: this.#prefix }),
+    });
+    this.#events = events;
+    events.on('error', (error: Error) => debug('queue %s: status events: %s', this.#queueName, describeError(error)));
+    for (const event of EVENTS) {
+      events.on(event, ({ jobId }: { jobId: string }) => {
+        const watchers = this.#watchers.get(jobId);
+        if (watchers !== undefined) for (const watcher of [...watchers]) watcher();
+      });
+    }
+    this.#ready = events.waitUntilReady().then(
+      () => undefined,
+      () => undefined,
+    );
+    return this.#ready;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#watchers.clear();
+    await this.#events?.close();
+  }
+}
