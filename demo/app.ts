@@ -1,6 +1,6 @@
 // The demo app (the one this package was built around): GET / says hello, POST /register answers at once and sends the email afterwards.
 import express from 'express';
-import { type BackgroundTasksMiddleware, backgroundTasks, type QueueRunner, type ThreadPool } from '../lib/index.js';
+import { type BackgroundTasksMiddleware, backgroundTasks, type QueueRunner, type ThreadPool, taskStatusRouter } from '../lib/index.js';
 import { createTasks, type DemoTaskOptions } from './tasks.js';
 import { makeThumbnail, writeNotification } from './thread-tasks.js';
 
@@ -14,14 +14,19 @@ export interface DemoOptions extends DemoTaskOptions {
 }
 
 export function createApp(options: DemoOptions = {}): { app: express.Express; background: BackgroundTasksMiddleware } {
-  const { sendEmail } = createTasks(options);
+  const { sendEmail, buildReport } = createTasks(options);
 
   const background = backgroundTasks({
     ...(options.runner === undefined ? {} : { runner: options.runner }),
     ...(options.threads === undefined ? {} : { threads: options.threads }),
+    // Status records for every task: GET /tasks/:id and /tasks/:id/events below, handle.status() anywhere.
+    status: true,
   });
   const app = express();
   app.use(background);
+  // The demo has no users: anyone who has a task's id (122 random bits) may read its record. A real app passes
+  // status: { owner: (req) => req.user?.id } instead, and drops public.
+  app.use('/tasks', taskStatusRouter(background, { public: true }));
 
   app.get('/', (_req, res) => {
     res.json({ message: 'Welcome to express-background-tasks: POST /register?email=you@example.com' });
@@ -48,6 +53,16 @@ export function createApp(options: DemoOptions = {}): { app: express.Express; ba
     const user = typeof req.query.user === 'string' && req.query.user !== '' ? req.query.user : 'anonymous';
     res.locals.background.addTask(makeThumbnail, user);
     res.status(202).json({ message: 'Avatar received; the thumbnail is being made in the background' });
+  });
+
+  // 202 Accepted, then poll or stream: the report is built in the background, and its status is at Location.
+  app.post('/reports', (req, res) => {
+    const title = typeof req.query.title === 'string' && req.query.title !== '' ? req.query.title : 'Monthly report';
+    const { id } = res.locals.background.addTask(buildReport, title);
+    res
+      .status(202)
+      .location(`/tasks/${id}`)
+      .json({ id, status: `/tasks/${id}`, events: `/tasks/${id}/events` });
   });
 
   return { app, background };

@@ -10,6 +10,7 @@ import { QUEUE_NAME } from './tasks.js';
 
 const port = numberFromEnv('demo', 'PORT', 3000);
 const emailDelayMs = numberFromEnv('demo', 'EMAIL_DELAY_MS', 5000);
+const reportStepMs = numberFromEnv('demo', 'REPORT_STEP_MS', 1000);
 const drainTimeoutMs = numberFromEnv('demo', 'DRAIN_TIMEOUT_MS', 10_000);
 const redisUrl = process.env.REDIS_URL || undefined;
 
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
   // The thread tasks run here on a worker thread pool, or, with a queue, on the worker's (demo/worker.ts).
   const threads = runner ? undefined : threadPool({ module: path.join(__dirname, 'thread-tasks.js') });
   const notificationLog = process.env.NOTIFICATION_LOG || undefined;
-  const { app, background } = createApp({ emailDelayMs, runner, threads, notificationLog });
+  const { app, background } = createApp({ emailDelayMs, reportStepMs, runner, threads, notificationLog });
   // Express 5 hands a listen error (such as EADDRINUSE) to this callback instead of throwing it.
   const server = app.listen(port, (error?: Error) => {
     if (error) {
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
       console.log(`Tasks go to the BullMQ queue "${QUEUE_NAME}" (REDIS_URL); run \`npm run demo:worker\` to send the emails`);
     console.log(`Try: curl -X POST "http://localhost:${actual}/register?email=you@example.com"`);
     console.log(`     curl -X POST "http://localhost:${actual}/avatar?user=ada" (a CPU-heavy task on a worker thread)`);
+    console.log(`     curl -i -X POST "http://localhost:${actual}/reports" (202, then GET the Location, or add /events to stream it)`);
   });
 
   let stoppingSince: number | undefined;

@@ -12,16 +12,17 @@ if (!redisUrl) {
   process.exit(1);
 }
 const emailDelayMs = numberFromEnv('demo:worker', 'EMAIL_DELAY_MS', 5000);
+const reportStepMs = numberFromEnv('demo:worker', 'REPORT_STEP_MS', 1000);
 const concurrency = numberFromEnv('demo:worker', 'WORKER_CONCURRENCY', 10, 1);
 const closeTimeoutMs = numberFromEnv('demo:worker', 'CLOSE_TIMEOUT_MS', 10_000);
 
-const { sendEmail } = createTasks({ emailDelayMs });
+const { sendEmail, buildReport } = createTasks({ emailDelayMs, reportStepMs });
 // The web demo's thread tasks run on this worker's own threads.
 const threads = threadPool({ module: path.join(__dirname, 'thread-tasks.js') });
 const worker = runWorker({
   connection: redisUrl,
   queueName: QUEUE_NAME,
-  tasks: [sendEmail, makeThumbnail, writeNotification],
+  tasks: [sendEmail, buildReport, makeThumbnail, writeNotification],
   concurrency,
   threads,
 });
