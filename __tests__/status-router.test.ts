@@ -99,6 +99,26 @@ describe('taskStatusRouter()', () => {
     await request(app).get(`/tasks/${anonymous.body.id}`).set('x-user', 'ada').expect(404);
   });
 
+  test('an owner(req) that throws or returns a non-string makes addTask throw; the task is not accepted', async () => {
+    for (const owner of [
+      () => 42 as unknown as string,
+      () => {
+        throw new Error('no session');
+      },
+    ]) {
+      const { app, bg } = setup({ status: { owner } }, undefined);
+      const errors: unknown[] = [];
+      app.use((error: unknown, _req: unknown, res: import('express').Response, _next: unknown) => {
+        errors.push(error);
+        res.status(500).end();
+      });
+      await request(app).post('/work').expect(500);
+      await settled(bg);
+      expect(bg.stats()).toMatchObject({ queued: 0, succeeded: 0 });
+      expect(String(errors[0])).toMatch(/option "status.owner" must return a string or undefined; it returned number|no session/);
+    }
+  });
+
   test('authorize(req, record), sync or async, replaces the owner rule; a throw goes to the error handler', async () => {
     for (const wrap of [(ok: boolean) => ok, (ok: boolean) => Promise.resolve(ok)]) {
       const seen: TaskRecord[] = [];

@@ -39,6 +39,7 @@ const SCENARIOS = [
   './scenarios/memory.mjs',
   './scenarios/drain.mjs',
   './scenarios/bullmq.mjs', // skips itself without redis-server (or REDIS_URL)
+  './scenarios/status.mjs',
 ];
 
 const SAVED_RUN = /^results-node(\d+)\.json$/;

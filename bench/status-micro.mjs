@@ -1,6 +1,7 @@
 // Micro-benchmark of the status option on the built package (dist/): extra CPU per task and bytes per record, on against off.
 //
-// npm run build && node --expose-gc bench/status-micro.mjs [--rounds=N]
+// npm run build && node --expose-gc bench/status-micro.mjs [--rounds=9] [--requests=200] [--records=20000]
+// (npm run bench runs it as its scenario 9, bench/scenarios/status.mjs)
 //
 // CPU: one process serves POST / (each request adds TASKS synchronous tasks) to its own keep-alive client, with the
 // status option off and on in interleaved rounds; a round's CPU time (process.cpuUsage, client included: the same in
@@ -15,10 +16,16 @@ const require = createRequire(import.meta.url);
 const express = require('express');
 const { backgroundTasks } = require('../dist/index.js');
 
+/** The value of `--name=N` on the command line, or the fallback. */
+function arg(name, fallback) {
+  const value = Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]);
+  return value > 0 ? value : fallback;
+}
+
 const TASKS = 500;
-const REQUESTS = 200;
-const RECORDS = 20_000;
-const rounds = Number(process.argv.find((arg) => arg.startsWith('--rounds='))?.split('=')[1] ?? 9);
+const REQUESTS = arg('requests', 200);
+const RECORDS = Math.ceil(arg('records', 20_000) / TASKS) * TASKS;
+const rounds = arg('rounds', 9);
 
 if (typeof globalThis.gc !== 'function') {
   console.error('status-micro: run it with node --expose-gc');

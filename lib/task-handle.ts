@@ -30,11 +30,13 @@ function statusOff(call: string): Promise<never> {
 }
 
 /**
- * A task's handle. It holds the task only to read (or make) its id lazily: with status records off, a task whose id
- * nobody reads costs no UUID.
+ * A task's handle. It holds the task only until its id is first read (the id is made then if nothing made it
+ * before, and kept on the task so that taskId() agrees): with status records off, a task whose id nobody reads
+ * costs no UUID, and a handle kept after that does not keep the task's arguments alive.
  */
 export class Handle implements TaskHandle {
-  readonly #task: Task;
+  #task: Task | undefined;
+  #id: string | undefined;
   readonly #store: StatusStore | undefined;
 
   constructor(task: Task, store: StatusStore | undefined) {
@@ -43,7 +45,11 @@ export class Handle implements TaskHandle {
   }
 
   get id(): string {
-    return taskIdOf(this.#task);
+    if (this.#id === undefined) {
+      this.#id = taskIdOf(this.#task as Task);
+      this.#task = undefined;
+    }
+    return this.#id;
   }
 
   status(): Promise<TaskRecord | undefined> {
