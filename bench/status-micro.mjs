@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const express = require('express');
-const { backgroundTasks } = require('../dist/index.js');
+const { backgroundTasks, taskProgress } = require('../dist/index.js');
 
 /** The value of `--name=N` on the command line, or the fallback. */
 function arg(name, fallback) {
@@ -135,6 +135,36 @@ for (let i = 0; i < 3; i++) {
 }
 const bytesPerRecord = (median(memoryOn) - median(memoryOff)) / RECORDS;
 
+/** ns per taskProgress() call in a tight loop inside one task, with status on (passed on at most 4 times a second). */
+async function progressLoop(calls) {
+  const background = backgroundTasks({ status: true });
+  let ns = 0;
+  const loop = () => {
+    const started = process.hrtime.bigint();
+    for (let i = 1; i <= calls; i++) taskProgress(i / calls);
+    ns = Number(process.hrtime.bigint() - started) / calls;
+  };
+  const app = express();
+  app.use(background);
+  app.post('/', (_req, res) => {
+    res.locals.background.addTask(loop);
+    res.end();
+  });
+  const server = http.createServer(app);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  await new Promise((resolve) => {
+    http
+      .request({ host: '127.0.0.1', port: server.address().port, method: 'POST', path: '/' }, (res) => res.resume().on('end', resolve))
+      .end();
+  });
+  await background.drain();
+  server.close();
+  return ns;
+}
+const progressNs = [];
+for (let i = 0; i < 3; i++) progressNs.push(await progressLoop(1_000_000));
+
 const result = {
   node: process.version,
   rounds,
@@ -144,5 +174,6 @@ const result = {
   extraNsPerTask: Math.round(extra),
   records: RECORDS,
   bytesPerRecord: Math.round(bytesPerRecord),
+  nsPerProgressCall: Math.round(median(progressNs)),
 };
 console.log(JSON.stringify(result, null, 2));
