@@ -43,8 +43,11 @@ export class TaskRun {
   attempts = 0;
   status: Status = 'succeeded';
   error: unknown;
-  /** The successful attempt's value, kept only for a task defined with { result: true }. */
-  value: unknown;
+  /**
+   * The successful attempt's value, kept only for a task defined with { result: true }. Declared, not initialized:
+   * the other runs (nearly all) then carry no slot for it.
+   */
+  declare value: unknown;
   #controller: AbortController | undefined;
   /** Why the current attempt's signal aborted. */
   #abortReason: unknown = NOT_YET;
