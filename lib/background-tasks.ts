@@ -117,7 +117,11 @@ export class BackgroundTasks {
     const queued = scheduler.queue !== undefined;
     // The test kit's record mode (recordTasks()) takes what would run or be handed off now, after the skip decision.
     const recorder = interception.recorder;
-    if (recorder !== undefined && this.#next < tasks.length && recorder.take(tasks.slice(this.#next) as Task[], origin, this.#skipReason, scheduler)) {
+    if (
+      recorder !== undefined &&
+      this.#next < tasks.length &&
+      recorder.take(tasks.slice(this.#next) as Task[], origin, this.#skipReason, scheduler)
+    ) {
       tasks.fill(undefined, this.#next);
       this.#next = tasks.length;
     }
