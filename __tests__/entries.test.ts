@@ -35,4 +35,11 @@ describe('entry points', () => {
     expect(loaded).toContain('bullmq');
     expect(loaded).not.toContain('piscina');
   });
+
+  it('the testing entry loads no test framework, nor bullmq, piscina or OpenTelemetry', () => {
+    const loaded = packagesLoadedBy('./lib/testing/index.ts');
+    expect(loaded.filter((name) => /^(jest|@jest\/.*|vitest|@vitest\/.*|bullmq|ioredis|piscina|@opentelemetry\/.*)$/.test(name))).toEqual(
+      [],
+    );
+  });
 });
