@@ -22,7 +22,6 @@ export function createApp(options: BackgroundTasksOptions = {}) {
   });
 
   app.post('/avatar/:user', (req, res) => {
-    // Only for an app made with { threads } (makeThumbnail is a thread task).
     res.locals.background.addTask(makeThumbnail, req.params.user, Buffer.from(String(req.body.image)));
     res.status(202).json({ processing: true });
   });

@@ -2,7 +2,6 @@
 import { createHash } from 'node:crypto';
 import { defineTask } from '../../lib/index.js';
 
-/** What makeThumbnail produced, when it ran in this process (record mode runs thread tasks here). */
 export const thumbnails: string[] = [];
 
 export const makeThumbnail = defineTask(
