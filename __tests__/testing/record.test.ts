@@ -175,8 +175,9 @@ describe('recordTasks()', () => {
       seen.push('after ran');
     });
     const { onError, failures } = collectErrors();
+    const handles: string[] = [];
     const { app, bg } = appWith({ onError, stopOnError: true }, (_req, res) => {
-      res.locals.background.addTask(flaky);
+      handles.push(res.locals.background.addTask(flaky).id);
       res.locals.background.addTask(broken);
       res.locals.background.addTask(after);
       res.send('ok');
@@ -189,11 +190,10 @@ describe('recordTasks()', () => {
       ['broken', 'failed', 1],
       ['after', 'skipped', 0],
     ]);
-    expect(seen).toEqual([
-      'flaky attempt 1, signal live, id undefined',
-      'flaky attempt 2, signal live, id undefined',
-      'flaky attempt 3, signal live, id undefined',
-    ]);
+    // taskId() is the handle's id (what addTask returned), the same on every attempt.
+    const id = tasks.added(flaky)[0]?.id;
+    expect(seen).toEqual([1, 2, 3].map((n) => `flaky attempt ${n}, signal live, id ${id}`));
+    expect(handles).toEqual([id]);
     expect((ran[1]?.error as Error).message).toBe('always');
     expect(failures.map((failure) => [failure.info.name, (failure.error as Error).message])).toEqual([['broken', 'always']]);
     expect(bg.stats()).toMatchObject({ succeeded: 1, failed: 1, skipped: 1, queued: 0, running: 0 });

@@ -1,7 +1,6 @@
 // recordTasks(): every middleware in the process records the tasks its responses add instead of running them; runAll() runs them through the real pipeline.
 import { AssertionError } from 'node:assert';
 import type { AsyncResource } from 'node:async_hooks';
-import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { checkBoolean, checkTimeout, parseWithTable } from '../check.js';
 import { interception, type ListRecorder } from '../interception.js';
@@ -9,7 +8,7 @@ import { eventLoop, type Place, type Where } from '../place.js';
 import type { TaskPolicy } from '../policy.js';
 import { pathOf } from '../report.js';
 import type { Scheduler } from '../scheduler.js';
-import { type Origin, type Task, taskName } from '../task.js';
+import { type Origin, type Task, taskIdOf, taskName } from '../task.js';
 import { captureContext } from '../task-context.js';
 import { observeProcess, type TaskEntry, type TaskState } from '../task-events.js';
 import { throughQueue, throughThread } from './crossing.js';
@@ -24,7 +23,7 @@ export type RecordedState = 'recorded' | 'running' | 'skipped' | 'succeeded' | '
 
 /** One task a request added, as recordTasks() saw it. */
 export interface RecordedTask {
-  /** The task's id (the one observers and status records see). */
+  /** The task's id: the `id` of the handle addTask returned, and what taskId() returns inside the task. */
   readonly id: string;
   /** The defineTask name, the function's name, or 'anonymous'. */
   readonly name: string;
@@ -119,7 +118,7 @@ class Recorder implements TaskRecorder, ListRecorder {
       // A list's first task has no context of its own (the drain runs in it): capture it now, from the drain.
       const context = where !== 'process' || skipped ? undefined : (task.context ?? (i === 0 ? captureContext() : undefined));
       return {
-        id: task.entry?.id ?? randomUUID(),
+        id: taskIdOf(task),
         task,
         name: taskName(task),
         where,
@@ -222,8 +221,7 @@ class Recorder implements TaskRecorder, ListRecorder {
       args,
       context: item.context,
       policy,
-      // A queue worker's task has an id (taskId()); an in-process task has what it had.
-      id: where === 'queue' ? item.id : task.id,
+      id: item.id,
       entry,
       callSite: task.callSite,
     };
@@ -281,6 +279,7 @@ function detachedEntry(item: Recorded): TaskEntry {
     where: item.where,
     method: item.origin.method,
     path: pathOf(item.origin.url),
+    owner: undefined,
     state,
     attempts: 0,
     progress: undefined,

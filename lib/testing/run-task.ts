@@ -1,11 +1,10 @@
 // runTask(): one defineTask task run as a queue worker would run its job (JSON round trip, retries, timeout, taskId()), without Redis.
-import { randomUUID } from 'node:crypto';
 import { checkArgs } from '../args-check.js';
 import { invalid, received } from '../check.js';
 import { type DefinedTask, definitionOf } from '../define-task.js';
 import { Policies } from '../policy.js';
-import { isThenable, type RunOwner, type Status, TaskRun } from '../run-task.js';
-import type { Task } from '../task.js';
+import { type RunOwner, type Status, TaskRun } from '../run-task.js';
+import { newTaskId, type Task } from '../task.js';
 import { throughQueue } from './crossing.js';
 
 /** How runTask() ended. */
@@ -47,24 +46,21 @@ export function runTask<A extends unknown[], R>(definition: DefinedTask<A, R>, .
     invalid(`${WHERE}: argument "definition" must be a task made with defineTask(name, fn); received ${received(definition)}`);
   }
   checkArgs(parsed.name, args, 'json', 'runTask()');
-  let result: unknown;
-  // Keeps what the last attempt returned; the pipeline itself keeps no results.
-  const keeping = (...given: unknown[]): unknown => {
-    const value = (definition as unknown as (...a: unknown[]) => unknown)(...given);
-    if (!isThenable(value)) {
-      result = value;
-      return value;
-    }
-    return Promise.resolve(value).then((resolved) => {
-      result = resolved;
-      return resolved;
-    });
+  // The pipeline keeps the last attempt's value when the policy asks for it: here it always does.
+  const policy = { ...policies.ofDefinition(parsed), result: true };
+  // attemptsBefore: a queue worker's task (traces say 'queue').
+  const task: Task = {
+    fn: definition as Task['fn'],
+    args: throughQueue(args),
+    context: undefined,
+    policy,
+    id: newTaskId(),
+    attemptsBefore: 0,
   };
-  const task: Task = { fn: keeping, args: throughQueue(args), context: undefined, policy: policies.ofDefinition(parsed), id: randomUUID() };
   return new Promise((resolve) => {
     const done = (): void => {
       const { status, attempts, error } = run;
-      resolve(status === 'succeeded' ? { state: status, attempts, result: result as Awaited<R> } : { state: status, attempts, error });
+      resolve(status === 'succeeded' ? { state: status, attempts, result: run.value as Awaited<R> } : { state: status, attempts, error });
     };
     const run = new TaskRun(task, owner, { method: 'runTask', url: '' }, done);
     if (run.start()) done();
