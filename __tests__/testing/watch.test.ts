@@ -59,6 +59,8 @@ describe('watchTasks()', () => {
     expect(done).toEqual(['2026-11']);
     expect(tasks.added('report')).toHaveLength(1);
     expect(tasks.added(report)).toHaveLength(1);
+    // A watcher holds no functions: a plain function names its tasks by its name.
+    expect(tasks.added(function fails() {})).toHaveLength(1);
     expect(JSON.stringify(tasks.added())).not.toContain('2026-11');
     // Nothing pending: resolves at once.
     expect(await tasks.settled({ timeout: 10 })).toHaveLength(2);

@@ -29,17 +29,18 @@ export function checkFilter(where: string, filter: unknown, optional: boolean): 
 
 /**
  * Whether a task (its function, if known, and its name) is the one the filter names. A plain function matches itself
- * only; a defineTask task or definition matches every task of that name (the same task loaded twice is still the same task).
+ * only; a defineTask task or definition matches every task of that name (the same task loaded twice is still the same
+ * task). Without the task's function (watchTasks() never holds it), names are compared.
  */
 export function matches(filter: TaskFilter | undefined, fn: unknown, name: string): boolean {
   if (filter === undefined) return true;
-  if (typeof filter === 'string') return filter === name;
+  if (typeof filter === 'string' || fn === undefined) return filterName(filter) === name;
   if (typeof filter === 'function') {
     if (filter === fn) return true;
     const definition = definitionOf(filter);
-    return definition !== undefined && definition.name === name && (fn === undefined || definitionOf(fn) !== undefined);
+    return definition !== undefined && definition.name === name && definitionOf(fn) !== undefined;
   }
-  return filter.name === name && (fn === undefined || definitionOf(fn) !== undefined);
+  return filter.name === name && definitionOf(fn) !== undefined;
 }
 
 /** One task call as a message shows it: `name(arg, arg)`. */
