@@ -15,7 +15,7 @@ import {
 } from '../../lib/index.js';
 import { recordTasks, type TaskRecorder, watchTasks } from '../../lib/testing/index.js';
 import { threadPool } from '../../lib/threads/index.js';
-import { appWith, collectErrors, settled } from '../helpers.js';
+import { appWith, collectErrors, deferred, settled } from '../helpers.js';
 
 let recorder: TaskRecorder | undefined;
 afterEach(() => recorder?.restore());
@@ -316,6 +316,49 @@ describe('recordTasks()', () => {
     } finally {
       await threads.close();
     }
+  });
+
+  test('a thread task whose argument stopped being cloneable after addTask fails in runAll(), as the thread hand-off would', async () => {
+    const threads = threadPool({ module: path.join(__dirname, 'fixtures', 'thread-tasks.ts'), maxThreads: 1 });
+    try {
+      const { resize } = await import('./fixtures/thread-tasks.js');
+      const { onError, failures } = collectErrors();
+      const { app } = appWith({ threads, onError }, (_req, res) => {
+        const input = { user: 'ada', size: 64, when: new Date(0), bytes: Buffer.from('png') };
+        res.locals.background.addTask(resize, input);
+        Object.assign(input, { onDone: () => {} }); // a function cannot cross to a thread
+        res.send('ok');
+      });
+      const tasks = record();
+      await request(app).post('/').expect(200);
+      const [ran] = await tasks.runAll();
+      expect(ran).toMatchObject({ name: 'resize', where: 'thread', state: 'failed' });
+      expect((ran?.error as Error).name).toBe('DataCloneError');
+      expect(failures.map((failure) => [failure.info.name, failure.info.where])).toEqual([['resize', 'thread']]);
+    } finally {
+      await threads.close();
+    }
+  });
+
+  test('a task added once its list is done (a list of its own) is recorded too', async () => {
+    const late = deferred();
+    const { app } = appWith(undefined, (_req, res) => {
+      res.locals.background.addTask(sendWelcome, 'first@example.com', { lang: 'en' });
+      // 'close' comes after on-finished's listener, which handed the first list over.
+      res.on('close', () => {
+        res.locals.background.addTask(sendWelcome, 'late@example.com', { lang: 'en' });
+        late.resolve();
+      });
+      res.send('ok');
+    });
+    const tasks = record();
+    await request(app).post('/').expect(200);
+    await late.promise; // the new list starts on a microtask queued before this one resumes
+    expect(tasks.added().map((task) => [task.args[0], task.state])).toEqual([
+      ['first@example.com', 'recorded'],
+      ['late@example.com', 'recorded'],
+    ]);
+    expect(sent).toEqual([]);
   });
 
   test('runAll() runs each list in its request context, its first task included, as the drain would', async () => {
