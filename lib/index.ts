@@ -18,7 +18,7 @@ export type { BackgroundTasksOptions, ErrorHandler, SkipPredicate, SkipRequest, 
 export type { Stats, TaskInfo } from './outcomes.js';
 export type { ThreadPool, Where } from './place.js';
 export type { PlatformWaitUntil } from './platform.js';
-export type { EnqueueOptions, QueuedTask, QueueRunner } from './queue-runner.js';
+export type { EnqueueOptions, FailedQueueJob, QueuedTask, QueueJobCounts, QueueRunner } from './queue-runner.js';
 export type { DrainOptions, DrainResult } from './scheduler.js';
 export { taskId, taskProgress, taskSignal } from './task-context.js';
 export type { TaskState } from './task-events.js';
