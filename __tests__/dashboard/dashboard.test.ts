@@ -191,6 +191,9 @@ describe('the page and its assets', () => {
     await request(app).get('/admin/tasks/assets/dashboard.000000000000.js').expect(404);
     await request(app).head(`/admin/tasks${paths[0]}`).expect(200);
     await request(app).post(`/admin/tasks${paths[0]}`).expect(405);
+    // HEAD of the stream: its headers, without opening one.
+    const head = await request(app).head('/admin/tasks/events').expect(200);
+    expect(head.headers['content-type']).toBe('text/event-stream; charset=utf-8');
   });
 
   test('mounted anywhere: URLs follow the mount path; paths it does not know go on to the app', async () => {

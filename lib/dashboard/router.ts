@@ -184,7 +184,9 @@ export function tasksDashboard(middleware: BackgroundTasksMiddleware, options: T
     if (path === '/') page(req, res);
     else if (path === '/tasks') list(url, res);
     else if (path === '/events') {
-      if (!streams.open(req, res)) send(res, 503, 'text/plain; charset=utf-8', 'Too many dashboard pages are open\n');
+      // HEAD: the headers a stream would have, without opening one.
+      if (req.method === 'HEAD') send(res, 200, 'text/event-stream; charset=utf-8', '');
+      else if (!streams.open(req, res)) send(res, 503, 'text/plain; charset=utf-8', 'Too many dashboard pages are open\n');
     } else if (!assets.serve(path.slice('/assets/'.length), res)) send(res, 404, 'text/plain; charset=utf-8', 'Not Found\n');
   }
 
