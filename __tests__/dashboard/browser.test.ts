@@ -180,7 +180,9 @@ describeWithBrowser('the dashboard in a browser', () => {
 
   test("a thread task's progress shows while it runs", async () => {
     const pool: ThreadPool = threadPool({ module: path.join(__dirname, 'fixtures', 'thread-tasks.ts'), maxThreads: 1 });
-    stops.push(() => pool.close());
+    stops.push(async () => {
+      await pool.close();
+    });
     const slots = new Int32Array(new SharedArrayBuffer(8));
     releases.push(() => {
       Atomics.store(slots, GATE, 1);
