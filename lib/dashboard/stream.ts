@@ -8,6 +8,8 @@ export const STREAM_LIMITS = {
   throttleMs: 500,
   /** A fresh snapshot this often even when nothing changed (elapsed times, queue counts; keeps proxies from closing it). */
   refreshMs: 5000,
+  /** Bytes a page may leave unread before its stream is ended (it reconnects, and gets one whole snapshot). */
+  unreadBytes: 1024 * 1024,
 } as const;
 
 export interface StreamHooks {
@@ -68,7 +70,11 @@ export class Streams {
     this.#pending = undefined;
     if (this.#clients.size === 0) return;
     const event = `event: snapshot\ndata: ${this.#hooks.snapshot()}\n\n`;
-    for (const res of this.#clients) res.write(event);
+    for (const res of this.#clients) {
+      // A page that does not read (a stalled tab, a slow link) is not buffered for without end.
+      if (res.writableLength > STREAM_LIMITS.unreadBytes) res.end();
+      else res.write(event);
+    }
   }
 
   #stop(): void {
