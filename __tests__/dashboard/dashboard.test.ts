@@ -1,13 +1,16 @@
 // The dashboard over real HTTP (the browser suite is browser.test.ts): options, authorize and its 403s, the page and
 // its assets, the stream, what is kept (and its bounds), the task list's filters, and the protected actions.
+import { once } from 'node:events';
+import http from 'node:http';
+import net from 'node:net';
 import request from 'supertest';
 import { BUCKETS, DurationHistogram } from '../../lib/dashboard/histogram.js';
 import { LIMITS, OTHER_NAMES } from '../../lib/dashboard/history.js';
 import { tasksDashboard } from '../../lib/dashboard/index.js';
-import { STREAM_LIMITS } from '../../lib/dashboard/stream.js';
+import { STREAM_LIMITS, Streams } from '../../lib/dashboard/stream.js';
 import { backgroundTasks, defineTask, InvalidArgumentError, taskProgress, taskSignal } from '../../lib/index.js';
 import { feedOf } from '../../lib/task-events.js';
-import { type Deferred, deferred, settled } from '../helpers.js';
+import { close, type Deferred, deferred, listen, settled } from '../helpers.js';
 import { type DashboardApp, dashboardApp, EventStream, serve, tokenOf } from './support.js';
 
 const open: DashboardApp[] = [];
@@ -539,5 +542,31 @@ describe('actions', () => {
       .set('Sec-Fetch-Site', 'same-origin')
       .set('x-tasks-dashboard-token', foreign);
     expect(res.status).toBe(403);
+  });
+});
+
+describe('a page that does not read its stream', () => {
+  test(`is dropped once it leaves more than ${STREAM_LIMITS.unreadBytes} bytes unread`, async () => {
+    // A snapshot far larger than what the loopback's socket buffers take: most of it stays in Node's buffer.
+    const big = JSON.stringify({ filler: 'x'.repeat(16 * 1024 * 1024) });
+    const opened = deferred();
+    const lastClosed = deferred();
+    const streams = new Streams({ snapshot: () => big, first: () => opened.resolve(), last: () => lastClosed.resolve() });
+    const server = http.createServer((req, res) => void streams.open(req, res));
+    const port = await listen(server);
+    const socket = net.connect(port, '127.0.0.1');
+    try {
+      await once(socket, 'connect');
+      socket.pause(); // reads nothing
+      socket.write('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      await opened.promise;
+      streams.changed(); // the next snapshot finds the first one still unread
+      await lastClosed.promise;
+      expect(streams.size).toBe(0);
+    } finally {
+      socket.destroy();
+      streams.close();
+      await close(server);
+    }
   });
 });

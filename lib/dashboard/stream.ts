@@ -71,8 +71,9 @@ export class Streams {
     if (this.#clients.size === 0) return;
     const event = `event: snapshot\ndata: ${this.#hooks.snapshot()}\n\n`;
     for (const res of this.#clients) {
-      // A page that does not read (a stalled tab, a slow link) is not buffered for without end.
-      if (res.writableLength > STREAM_LIMITS.unreadBytes) res.end();
+      // A page that does not read (a stalled tab, a slow link) is not buffered for without end: dropped, with what it
+      // left unread (its 'close' removes it); a browser reconnects and gets a whole snapshot.
+      if (res.writableLength > STREAM_LIMITS.unreadBytes) res.destroy();
       else res.write(event);
     }
   }
