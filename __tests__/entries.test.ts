@@ -42,4 +42,9 @@ describe('entry points', () => {
       [],
     );
   });
+
+  it('the dashboard entry loads neither bullmq, ioredis, piscina nor uplot (its file is read and served, never required)', () => {
+    const loaded = packagesLoadedBy('./lib/dashboard/index.ts');
+    expect(loaded.filter((name) => /^(bullmq|ioredis|piscina|uplot|playwright-core|express)$/.test(name))).toEqual([]);
+  });
 });
