@@ -1,7 +1,7 @@
 // TaskHandle: what addTask() returns (the task's id, its status record, the promise of its final state).
 import { InvalidArgumentError } from './errors.js';
 import type { StatusStore } from './status-store.js';
-import { type Task, taskIdOf } from './task.js';
+import { taskIdOf } from './task.js';
 import type { TaskRecord } from './task-record.js';
 
 /** What addTask() returns: the task's id, and (with the `status` option) its status record. */
@@ -35,18 +35,19 @@ function statusOff(call: string): Promise<never> {
  * costs no UUID, and a handle kept after that does not keep the task's arguments alive.
  */
 export class Handle implements TaskHandle {
-  #task: Task | undefined;
+  #task: { id: string | undefined } | undefined;
   #id: string | undefined;
   readonly #store: StatusStore | undefined;
 
-  constructor(task: Task, store: StatusStore | undefined) {
+  /** `task`: the accepted task (or anything holding a task's id, such as an earlier task's, for a deduplicated add). */
+  constructor(task: { id: string | undefined }, store: StatusStore | undefined) {
     this.#task = task;
     this.#store = store;
   }
 
   get id(): string {
     if (this.#id === undefined) {
-      this.#id = taskIdOf(this.#task as Task);
+      this.#id = taskIdOf(this.#task as { id: string | undefined });
       this.#task = undefined;
     }
     return this.#id;
