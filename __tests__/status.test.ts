@@ -6,6 +6,8 @@ import {
   backgroundTasks,
   defineTask,
   InvalidArgumentError,
+  type QueuedTask,
+  type QueueRunner,
   type TaskHandle,
   type TaskRecord,
   taskId,
@@ -336,3 +338,64 @@ async function waitForRecord(handle: TaskHandle, match: (record: TaskRecord) => 
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
+
+describe('status records with a custom queue runner', () => {
+  const job = defineTask('job', () => undefined);
+
+  test('a runner without record(): a stored task stays queued here, for the ttl', async () => {
+    const runner: QueueRunner = { enqueue: async () => undefined };
+    const { app, bg, handles } = statusApp({ runner, status: { ttl: 20 } }, (background) => background.addTask(job));
+    await request(app).post('/').expect(202);
+    await settled(bg);
+    const record = await handles[0]!.status();
+    expect(record).toMatchObject({ state: 'queued', where: 'queue', attempts: 0 });
+    await clockPast(Date.parse(record!.addedAt) + 1000);
+    expect(await handles[0]!.status()).toBeUndefined();
+  });
+
+  test('a runner with record() but no watch(): settled() reads it again until it is final; ids and owners reach enqueue()', async () => {
+    const reads: string[] = [];
+    const queued: QueuedTask[] = [];
+    let state: TaskRecord['state'] = 'running';
+    const runner: QueueRunner = {
+      enqueue: async (tasks) => void queued.push(...tasks),
+      record: async (id) => {
+        reads.push(id);
+        const record: TaskRecord = { id, name: 'job', state, attempts: 1, addedAt: new Date().toISOString(), where: 'queue' };
+        state = 'succeeded';
+        return { record, owner: 'ada' };
+      },
+    };
+    const { app, bg, handles } = statusApp({ runner, status: { owner: (req) => req.get('x-user') } }, (background) =>
+      background.addTask(job),
+    );
+    await request(app).post('/').set('x-user', 'ada').expect(202);
+    await settled(bg);
+    const id = handles[0]!.id;
+    expect(queued).toEqual([{ definition: job.taskDefinition, args: [], id, owner: 'ada' }]);
+    expect((await handles[0]!.settled()).state).toBe('succeeded');
+    expect(reads.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(reads)).toEqual(new Set([id]));
+  });
+});
+
+test('a handle whose id was read lets its task (and its arguments) go', async () => {
+  const v8 = await import('node:v8');
+  const vm = await import('node:vm');
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  let handle: TaskHandle | undefined;
+  let argument: WeakRef<object> | undefined;
+  const { app, bg } = appWith(undefined, (_req, res) => {
+    const big = { payload: 'x'.repeat(1000) };
+    argument = new WeakRef(big);
+    handle = res.locals.background.addTask((value: { payload: string }) => value.payload.length, big);
+    res.send(handle.id);
+  });
+  await request(app).post('/').expect(200);
+  await settled(bg);
+  await new Promise((resolve) => setImmediate(resolve));
+  gc();
+  expect(handle?.id).toMatch(UUID);
+  expect(argument?.deref()).toBeUndefined();
+});
