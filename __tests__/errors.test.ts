@@ -15,6 +15,7 @@ import {
   TaskTimeoutError,
   TestScopeError,
   taskSignal,
+  UnknownTaskError,
 } from '../lib/index.js';
 import { loadExpress } from './helpers.js';
 
@@ -31,6 +32,7 @@ describe('error classes', () => {
     ['NotInTaskError', new NotInTaskError('x'), 'ERR_BACKGROUND_TASKS_NOT_IN_TASK', 'Error', Error],
     ['TasksNotSettledError', new TasksNotSettledError('x', []), 'ERR_BACKGROUND_TASKS_NOT_SETTLED', 'TasksNotSettledError', Error],
     ['TestScopeError', new TestScopeError('x'), 'ERR_BACKGROUND_TASKS_TEST_SCOPE', 'TestScopeError', Error],
+    ['UnknownTaskError', new UnknownTaskError('x'), 'ERR_BACKGROUND_TASKS_UNKNOWN_TASK', 'UnknownTaskError', Error],
   ])('%s has code %s and name %s', (_label, error, code, name, base) => {
     expect(error.code).toBe(code);
     expect(error.name).toBe(name);

@@ -12,6 +12,7 @@ import {
   type TaskRecord,
   taskId,
   taskProgress,
+  UnknownTaskError,
 } from '../lib/index.js';
 import { statusOf } from '../lib/status-store.js';
 import { appWith, close, collectErrors, deferred, loadExpress, sendAll, settled } from './helpers.js';
@@ -295,7 +296,8 @@ describe('status records in process', () => {
     expect((await handles[0]!.status())?.state).toBe('succeeded');
     await clockPast(Date.parse(record.finishedAt!) + ttl);
     expect(await handles[0]!.status()).toBeUndefined();
-    await expect(handles[0]!.settled()).rejects.toThrow(/no status record: unknown, or expired/);
+    await expect(handles[0]!.settled()).rejects.toThrow(UnknownTaskError);
+    await expect(handles[0]!.settled()).rejects.toMatchObject({ code: 'ERR_BACKGROUND_TASKS_UNKNOWN_TASK' });
   });
 
   test('memory stays bounded over 100,000 tasks with status: { max: 1000 }', async () => {

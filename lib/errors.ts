@@ -12,7 +12,8 @@ export type BackgroundTasksErrorCode =
   | 'ERR_BACKGROUND_TASKS_THREADS_CLOSED'
   | 'ERR_BACKGROUND_TASKS_THREAD_TASK_NOT_FOUND'
   | 'ERR_BACKGROUND_TASKS_NOT_SETTLED'
-  | 'ERR_BACKGROUND_TASKS_TEST_SCOPE';
+  | 'ERR_BACKGROUND_TASKS_TEST_SCOPE'
+  | 'ERR_BACKGROUND_TASKS_UNKNOWN_TASK';
 
 /**
  * A bad option or argument. Still a `TypeError` (and named so), as callers of an API expect for bad input;
@@ -130,4 +131,10 @@ export class TasksNotSettledError extends Error {
 export class TestScopeError extends Error {
   readonly code = 'ERR_BACKGROUND_TASKS_TEST_SCOPE';
   override readonly name = 'TestScopeError';
+}
+
+/** handle.settled() found no status record for its task: it expired (the status option's ttl and max) or is unknown. */
+export class UnknownTaskError extends Error {
+  readonly code = 'ERR_BACKGROUND_TASKS_UNKNOWN_TASK';
+  override readonly name = 'UnknownTaskError';
 }

@@ -14,6 +14,7 @@ export {
   TestScopeError,
   ThreadPoolClosedError,
   ThreadTaskNotFoundError,
+  UnknownTaskError,
 } from './errors.js';
 export { type BackgroundTasksMiddleware, backgroundTasks } from './middleware.js';
 export type {

@@ -1,4 +1,5 @@
 // One middleware's task status records (the status option): kept in memory (ttl, max), read from the queue once stored, watched live.
+import { UnknownTaskError } from './errors.js';
 import type { StatusSettings } from './options.js';
 import type { Where } from './place.js';
 import type { QueueRunner } from './queue-runner.js';
@@ -298,7 +299,7 @@ export class StatusStore implements TaskObserver {
       const stop = this.watch(id, (found) => {
         if (found === undefined) {
           stop();
-          reject(new Error(`task ${id} has no status record: unknown, or expired (the status option's ttl)`));
+          reject(new UnknownTaskError(`task ${id} has no status record: unknown, or expired (the status option's ttl and max)`));
         } else if (FINAL_STATES.has(found.record.state)) {
           stop();
           resolve(found.record);
