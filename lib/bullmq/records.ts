@@ -86,9 +86,12 @@ export async function readRecord(queue: Queue, id: string): Promise<QueueRecord 
 /** The QueueEvents that tell a job's changes. */
 const EVENTS = ['active', 'progress', 'completed', 'failed', 'waiting', 'delayed', 'removed', 'waiting-children'] as const;
 
+/** How long the QueueEvents connection stays open once nothing is watched (it reads every event of the queue). */
+const IDLE_CLOSE_MS = 10_000;
+
 /**
- * Watches jobs for status streams: one QueueEvents (its own blocking Redis connection), opened at the first watch
- * and closed with the runner; each event is passed to the watchers of its job id.
+ * Watches jobs for status streams: one QueueEvents (its own blocking Redis connection), opened at the first watch,
+ * closed IDLE_CLOSE_MS after the last watch ends (and with the runner); each event is passed to its job's watchers.
  */
 export class JobWatcher {
   readonly #queueName: string;
@@ -98,6 +101,7 @@ export class JobWatcher {
   #ready: Promise<void> | undefined;
   readonly #watchers = new Map<string, Set<() => void>>();
   #closed = false;
+  #idle: NodeJS.Timeout | undefined;
 
   constructor(queueName: string, connection: ConnectionOptions, prefix: string | undefined) {
     this.#queueName = queueName;
@@ -115,6 +119,8 @@ export class JobWatcher {
     // A fresh function per watch, so that the same listener can watch twice.
     const listener = (): void => changed();
     watchers.add(listener);
+    clearTimeout(this.#idle);
+    this.#idle = undefined;
     // Once QueueEvents reads the stream, read the record again: a change made before that was not heard.
     void this.#open().then(() => {
       if (watchers.has(listener)) listener();
@@ -122,7 +128,21 @@ export class JobWatcher {
     return () => {
       watchers.delete(listener);
       if (watchers.size === 0 && this.#watchers.get(id) === watchers) this.#watchers.delete(id);
+      if (this.#watchers.size === 0 && this.#events !== undefined && this.#idle === undefined) {
+        this.#idle = setTimeout(() => this.#stop(), IDLE_CLOSE_MS);
+        this.#idle.unref();
+      }
     };
+  }
+
+  /** Nothing watched for a while: stop reading the queue's events (the next watch opens them again). */
+  #stop(): void {
+    this.#idle = undefined;
+    if (this.#watchers.size > 0) return;
+    const events = this.#events;
+    this.#events = undefined;
+    this.#ready = undefined;
+    events?.close().catch((error: unknown) => debug('queue %s: closing status events: %s', this.#queueName, describeError(error)));
   }
 
   #open(): Promise<void> {
@@ -150,6 +170,7 @@ export class JobWatcher {
 
   async close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#idle);
     this.#watchers.clear();
     await this.#events?.close();
   }
