@@ -32,8 +32,6 @@ export class BackgroundTasks {
   #resume: Resume | undefined;
   /** Tells a serverless platform the list is done (Vercel's waitUntil, or the platformWaitUntil option). */
   #releasePlatform: (() => void) | undefined;
-  /** The request's owner (the status option's owner(req)), asked once while the request is at hand. */
-  #owner: string | undefined;
 
   /** @internal Made by the middleware; apps use `res.locals.background`. */
   constructor(scheduler: Scheduler, req: IncomingMessage, res: ServerResponse) {
@@ -58,11 +56,15 @@ export class BackgroundTasks {
     // resource), so they capture theirs.
     const first = this.#tasks === undefined;
     const scheduler = this.#scheduler;
-    // Observers (status records, the dashboard, the test kit) need the request; unobserved, nothing is read.
-    const origin = scheduler.observed ? this.#where() : undefined;
-    // The owner is asked while the request is at hand (it is let go once the response finishes).
-    if (scheduler.owners !== undefined && this.#req !== undefined) this.#owner = scheduler.ownerOf(this.#req);
-    let task = scheduler.admit(fn as Task['fn'], args, first ? noContext : captureContext, origin, this.#owner);
+    // Observers (status records, the dashboard, the test kit) need the request; unobserved, nothing is read. With
+    // status.owner, the request's owner is asked once, while the request is at hand, and kept with the origin.
+    const origin =
+      scheduler.owners !== undefined
+        ? (this.#origin ??= { ...this.#where(), owner: scheduler.ownerOf(this.#req as IncomingMessage) })
+        : scheduler.observed
+          ? this.#where()
+          : undefined;
+    let task = scheduler.admit(fn as Task['fn'], args, first ? noContext : captureContext, origin);
     if (scheduler.captureCallSite) task = withCallSite(task, this.addTask);
     if (this.#tasks === undefined) {
       this.#tasks = [task];

@@ -105,7 +105,7 @@ export class Scheduler implements RunOwner {
    * Checks a new task and counts it as queued; throws (and the task is not accepted) when it is not fit to run
    * where it would run, or when maxQueued is reached. `context` is read only once the task is accepted.
    */
-  admit(fn: Task['fn'], args: readonly unknown[], context: () => AsyncResource | undefined, origin?: Origin, owner?: string): Task {
+  admit(fn: Task['fn'], args: readonly unknown[], context: () => AsyncResource | undefined, origin?: Origin): Task {
     const settings = this.#settings;
     const policy = this.#policies.of(fn);
     // The common case (a plain in-process task, no checks) reads no name at all.
@@ -129,7 +129,7 @@ export class Scheduler implements RunOwner {
       where: settings.runner === undefined ? policy.place.where : 'queue',
       method: origin.method,
       path: pathOf(origin.url),
-      owner,
+      owner: origin.owner,
       state: 'queued',
       attempts: 0,
       progress: undefined,

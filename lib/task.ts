@@ -30,6 +30,8 @@ export interface Origin {
   readonly url: string;
   /** The W3C traceparent the task was added under, when a tracer sent one with a queued task (see tracing.ts). */
   readonly traceparent?: string;
+  /** The owner of the request (the status option's owner(req)), when that option is set. */
+  readonly owner?: string | undefined;
 }
 
 /** The name a task is reported under: its defineTask name, its function's name, or 'anonymous'. */
