@@ -139,19 +139,21 @@ export class StatusStore implements TaskObserver {
   }
 
   changed(entry: TaskEntry): void {
-    if (FINAL_STATES.has(entry.state)) {
+    const state = entry.state;
+    if (state !== 'running' && state !== 'queued') {
+      // A final state: the scheduler says so once per task.
       this.#settled(entry, entry.finishedAt ?? Date.now());
     } else if (entry.stored) {
       // The queue tells its state from now on; a runner that cannot tell keeps it here as queued, for the ttl.
       if (this.#runner?.record !== undefined) this.#records.delete(entry.id);
       else this.#settled(entry, Date.now());
     }
+    if (this.#watchers.size === 0) return;
     const watchers = this.#watchers.get(entry.id);
     if (watchers !== undefined) for (const watcher of watchers) watcher();
   }
 
   #settled(entry: TaskEntry, now: number): void {
-    if (this.#records.get(entry.id) !== entry) return;
     const kept = new Kept(entry, now, this.#settings.ttl);
     this.#records.set(kept.id, kept);
     this.#order.push(kept);
