@@ -9,7 +9,8 @@ import { Policies } from '../policy.js';
 import { asError, debug, describeError, warn } from '../report.js';
 import { type RunOwner, type Status, TaskRun } from '../run-task.js';
 import type { Origin, Task } from '../task.js';
-import { bullmqConnection } from './connection.js';
+import { clusterAdvice } from './cluster-advice.js';
+import { bullmqConnection, releaseConnection } from './connection.js';
 import { readTaskJobData, type TaskJobData, traceparentOf } from './job-data.js';
 import { parseWorkerOptions, type RunWorkerOptions, type WorkerSettings, type WorkerTaskInfo } from './options.js';
 
@@ -65,6 +66,7 @@ class QueueWorker implements TaskWorker, RunOwner {
   readonly #policies: Policies;
   readonly #outcomes: Outcomes<WorkerTaskInfo>;
   #lastLogged = '';
+  readonly #releaseConnection: () => void;
   #closing: Promise<WorkerCloseResult> | undefined;
 
   constructor(settings: WorkerSettings) {
@@ -77,8 +79,10 @@ class QueueWorker implements TaskWorker, RunOwner {
       threadsOption: 'runWorker({ threads })',
       where: 'runWorker()',
     });
+    const connection = bullmqConnection(settings.connection);
+    this.#releaseConnection = () => releaseConnection(connection);
     this.worker = new Worker(settings.queueName, (job, token) => this.#process(job, token), {
-      connection: bullmqConnection(settings.connection),
+      connection,
       concurrency: settings.concurrency,
       lockDuration: settings.lockDuration,
       stalledInterval: settings.stalledInterval,
@@ -188,7 +192,8 @@ class QueueWorker implements TaskWorker, RunOwner {
       return;
     }
     this.#lastLogged = line;
-    warn(`worker for queue "${this.#settings.queueName}": ${line} (BullMQ keeps retrying)`);
+    const advice = clusterAdvice(error);
+    warn(`worker for queue "${this.#settings.queueName}": ${line} (BullMQ keeps retrying)${advice === undefined ? '' : `: ${advice}`}`);
   }
 
   stats(): WorkerStats {
@@ -198,7 +203,7 @@ class QueueWorker implements TaskWorker, RunOwner {
 
   close(options?: WorkerCloseOptions): Promise<WorkerCloseResult> {
     const timeout = parseDeadline('close()', options, DEFAULT_CLOSE_TIMEOUT_MS);
-    this.#closing ??= this.#close(timeout);
+    this.#closing ??= this.#close(timeout).finally(this.#releaseConnection);
     return this.#closing;
   }
 
