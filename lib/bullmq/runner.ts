@@ -276,7 +276,7 @@ class BullmqQueueRunner implements BullmqRunner {
 
   #error(count: number, why: string, cause: unknown): EnqueueError {
     const tasks = `${count} task${count === 1 ? '' : 's'}`;
-    const advice = clusterAdvice(cause);
+    const advice = clusterAdvice(cause, this.#settings.connection);
     return new EnqueueError(
       `Could not enqueue ${tasks} to BullMQ queue "${this.queueName}": ${why}${advice === undefined ? '' : `; ${advice}`}`,
       cause === undefined ? undefined : { cause },

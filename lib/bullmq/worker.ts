@@ -192,7 +192,7 @@ class QueueWorker implements TaskWorker, RunOwner {
       return;
     }
     this.#lastLogged = line;
-    const advice = clusterAdvice(error);
+    const advice = clusterAdvice(error, this.#settings.connection);
     warn(`worker for queue "${this.#settings.queueName}": ${line} (BullMQ keeps retrying)${advice === undefined ? '' : `: ${advice}`}`);
   }
 
