@@ -135,7 +135,10 @@ function misplaced(key: string, kind: Kind | 'node'): string {
   const places = KEYS[key]?.in ?? [];
   if (kind === 'cluster' && places.includes('node')) return `it is an option of each node's client: put it in connection.redisOptions`;
   if (kind === 'node' && places.includes('cluster')) return 'it is an option of the cluster: put it at the top level of connection';
-  if (places.includes('sentinel') && kind !== 'sentinel') return 'it is a Sentinel option: it needs connection.sentinels';
+  const sentinel = places.includes('sentinel') && kind !== 'sentinel';
+  if (sentinel && places.includes('cluster'))
+    return 'it is a Sentinel and Redis Cluster option: it needs connection.sentinels or connection.cluster';
+  if (sentinel) return 'it is a Sentinel option: it needs connection.sentinels';
   if (places.includes('cluster')) return 'it is a Redis Cluster option: it needs connection.cluster';
   if (places.includes('server'))
     return kind === 'sentinel' ? 'the sentinels give the address of the master' : "a cluster's nodes are given in connection.cluster";
