@@ -1,8 +1,13 @@
 // The connection option of bullmqRunner() and runWorker(): unknown keys refused by name, the cluster form and its prefix rule, no credentials in errors (no Redis needed).
+import { Cluster } from 'ioredis';
+import request from 'supertest';
+import { producerClient, retryDelay } from '../../lib/bullmq/connection.js';
 import { bullmqRunner, runWorker } from '../../lib/bullmq/index.js';
 import { parseRunnerOptions, parseWorkerOptions } from '../../lib/bullmq/options.js';
-import { InvalidArgumentError } from '../../lib/errors.js';
+import { EnqueueError, InvalidArgumentError } from '../../lib/errors.js';
 import { defineTask } from '../../lib/index.js';
+import { appWith, collectErrors } from '../helpers.js';
+import { Closer } from './support.js';
 
 const task = defineTask('task', () => undefined);
 /** Nothing listens on port 1: the clients made by the accepted options never reach a server. */
@@ -158,6 +163,46 @@ describe('connection strings: an error never prints credentials', () => {
       expect((error as Error).message).toContain(`option "connection" must be a redis:// URL`);
       expect((error as Error).message).toContain(`received the string ${shown}`);
       expect((error as Error).message).not.toMatch(/S3cret|admin/);
+    }
+  });
+});
+
+describe("the runner's cluster client fails fast, as its one-server client does", () => {
+  test('no offline queue, no retry of a command, its own reconnect schedule: whatever the options say', () => {
+    const client = producerClient(
+      { cluster: [nowhere], enableOfflineQueue: true, clusterRetryStrategy: () => null, redisOptions: { maxRetriesPerRequest: 20 } },
+      500,
+    );
+    try {
+      expect(client).toBeInstanceOf(Cluster);
+      const { options } = client as Cluster;
+      expect(options.enableOfflineQueue).toBe(false);
+      expect(options.clusterRetryStrategy).toBe(retryDelay);
+      expect(options.redisOptions).toMatchObject({ maxRetriesPerRequest: 0, commandTimeout: 500, connectTimeout: 500 });
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  test('with no node reachable, a list is held in memory (never queued inside ioredis) and given up, reported, at the drain deadline', async () => {
+    const errors = jest.spyOn(console, 'error').mockImplementation(() => {}); // "cannot reach Redis", "gave up"
+    const closer = new Closer();
+    try {
+      const runner = closer.add(bullmqRunner({ connection: { cluster: [nowhere] }, queueName: 'q', enqueueTimeout: 500 }));
+      const { failures, onError } = collectErrors();
+      const { app, bg } = appWith({ runner, onError });
+      app.post('/', (_req, res) => {
+        res.locals.background.addTask(task);
+        res.sendStatus(204);
+      });
+      await request(app).post('/').expect(204);
+      await bg.drain({ timeout: 300 });
+      expect(failures).toHaveLength(1);
+      expect(failures[0]?.error).toBeInstanceOf(EnqueueError);
+      expect(runner.stats()).toMatchObject({ buffered: 0, enqueued: 0, givenUp: 1 });
+    } finally {
+      await closer.closeAll();
+      errors.mockRestore();
     }
   });
 });
