@@ -5,8 +5,9 @@ import request from 'supertest';
 import { bullmqRunner, runWorker } from '../../lib/bullmq/index.js';
 import { EnqueueError } from '../../lib/errors.js';
 import { defineTask } from '../../lib/index.js';
-import { appWith, collectErrors, deferred, settled } from '../helpers.js';
+import { appWith, captureDebug, collectErrors, deferred, settled } from '../helpers.js';
 import { RedisCluster } from './redis-cluster.js';
+import type { RedisProcess } from './redis-process.js';
 import { Closer, describeWithRedis, hasRedisServer, nextOutcomes, uniqueQueueName } from './support.js';
 import { expectNoneLost, underLoad } from './under-load.js';
 
@@ -78,7 +79,7 @@ describeWithRedis('BullMQ runner and worker on a Redis Cluster', () => {
     try {
       // The master that holds every key of the queue (prefix '{bull}'): the one whose loss matters.
       const owner = await cluster.ownerOf('{bull}');
-      const result = await underLoad(closer, { cluster: cluster.startNodes }, async (send, runner) => {
+      const result = await underLoad(closer, { cluster: cluster.startNodes }, {}, async (send, runner) => {
         await owner.kill();
         // Requests go on while the master is gone, until the runner has seen its sends fail and holds tasks in memory.
         const before = runner.stats().retries;
@@ -90,6 +91,35 @@ describeWithRedis('BullMQ runner and worker on a Redis Cluster', () => {
       expect(result.runner.stats().retries).toBeGreaterThan(0);
       await cluster.whenOk();
     } finally {
+      errors.mockRestore();
+    }
+  });
+
+  test('CLUSTERDOWN (another master lost) is a lost connection: the runner holds the tasks and stores them once the cluster is back', async () => {
+    const errors = jest.spyOn(console, 'error').mockImplementation(() => {}); // "lost Redis", "answers again"
+    const debug = captureDebug();
+    try {
+      // Not the master of the queue's keys: that one stays up, and answers CLUSTERDOWN while the cluster is down.
+      const owner = await cluster.ownerOf('{bull}');
+      const other = cluster.nodes.find((node) => node !== owner) as RedisProcess;
+      // ioredis retries CLUSTERDOWN itself (every retryDelayOnClusterDown, up to maxRedirections times) before it
+      // answers "Too many Cluster redirections. Last error: CLUSTERDOWN": made short here, so that the runner sees it
+      // within its enqueueTimeout.
+      const connection = { cluster: cluster.startNodes, retryDelayOnClusterDown: 50, maxRedirections: 4 };
+      const result = await underLoad(closer, connection, { enqueueTimeout: 2000 }, async (send) => {
+        await other.kill();
+        await cluster.whenState('fail', [owner]);
+        // Requests go on until the runner has been answered CLUSTERDOWN (its debug line names the last error).
+        const seen = (): boolean => debug.lines.some((line) => line.includes('tasks kept in memory') && line.includes('CLUSTERDOWN'));
+        while (!seen()) await send(5);
+        await other.start();
+      });
+      expectNoneLost(result);
+      // Retried, not given up: every task was stored.
+      expect(result.givenUp).toEqual([]);
+      await cluster.whenOk();
+    } finally {
+      debug.restore();
       errors.mockRestore();
     }
   });

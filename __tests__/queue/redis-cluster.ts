@@ -94,27 +94,29 @@ export class RedisCluster {
     }
   }
 
+  /** Resolves once every running node reports `cluster_state:ok` (all slots served): after the creation, and after a node came back. */
+  whenOk(): Promise<void> {
+    return this.whenState(
+      'ok',
+      this.nodes.filter((node) => node.running),
+    );
+  }
+
   /**
-   * Resolves once every running node reports `cluster_state:ok` (all slots served): after the creation, and after a
-   * node came back. A state to poll (Redis has no event for it): each node is asked every 50 ms until it says ok.
+   * Resolves once each of `nodes` reports `cluster_state:<state>` ('fail' once a master is marked failed: then every
+   * node answers CLUSTERDOWN). A state to poll (Redis has no event for it): each node is asked every 50 ms.
    */
-  async whenOk(): Promise<void> {
+  async whenState(state: 'ok' | 'fail', nodes: readonly RedisProcess[]): Promise<void> {
     await Promise.all(
-      this.nodes
-        .filter((node) => node.running)
-        .map(async (node) => {
-          const client = new Redis({ host: '127.0.0.1', port: node.port, lazyConnect: true, maxRetriesPerRequest: null });
-          try {
-            await client.connect();
-            for (;;) {
-              const info = (await client.call('CLUSTER', 'INFO')) as string;
-              if (info.includes('cluster_state:ok')) return;
-              await sleep(50);
-            }
-          } finally {
-            client.disconnect();
-          }
-        }),
+      nodes.map(async (node) => {
+        const client = new Redis({ host: '127.0.0.1', port: node.port, lazyConnect: true, maxRetriesPerRequest: null });
+        try {
+          await client.connect();
+          while (!((await client.call('CLUSTER', 'INFO')) as string).includes(`cluster_state:${state}`)) await sleep(50);
+        } finally {
+          client.disconnect();
+        }
+      }),
     );
   }
 

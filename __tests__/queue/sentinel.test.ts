@@ -21,7 +21,7 @@ describeWithRedis('BullMQ runner and worker through Redis Sentinel', () => {
     try {
       const set = await RedisSentinel.start();
       sentinel = set;
-      const result = await underLoad(closer, set.connection, async (send, runner) => {
+      const result = await underLoad(closer, set.connection, {}, async (send, runner) => {
         const promoted = set.promoted();
         let switched = false;
         void promoted.then(() => {

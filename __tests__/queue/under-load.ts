@@ -1,5 +1,6 @@
 // Test helper: a web app with the BullMQ runner and a worker, in this process, under a stream of requests while a test breaks Redis (a failover, a killed node); what was accepted, run and given up.
 import type { Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type BullmqRunner, bullmqRunner, type Connection, runWorker, type TaskWorker } from '../../lib/bullmq/index.js';
 import { EnqueueError } from '../../lib/errors.js';
 import { defineTask } from '../../lib/index.js';
@@ -18,8 +19,17 @@ export interface LoadResult {
   readonly worker: TaskWorker;
 }
 
-/** Sends `n` requests at once, each adding one task; resolves once all are answered. */
+/**
+ * Sends `n` requests at once, each adding one task; resolves once all are answered and 20 ms have passed, so that a
+ * loop of sends is a steady stream (about 250 requests a second for n = 5), not a flood of a shared machine's CPU.
+ */
 export type Send = (n: number) => Promise<void>;
+
+/** The runner's options that a test may change. */
+export interface LoadOptions {
+  /** Default 500 ms, so that a try that gets no answer is held and resent soon. */
+  readonly enqueueTimeout?: number;
+}
 
 /**
  * Sends 100 requests, lets `outage` break Redis while it sends more (it gets `send` and the runner, to wait on what it
@@ -30,10 +40,11 @@ export type Send = (n: number) => Promise<void>;
 export async function underLoad(
   closer: Closer,
   connection: Connection,
+  { enqueueTimeout = 500 }: LoadOptions,
   outage: (send: Send, runner: BullmqRunner) => Promise<void>,
 ): Promise<LoadResult> {
   const queueName = uniqueQueueName('load');
-  const runner = closer.add(bullmqRunner({ connection, queueName, enqueueTimeout: 500 }));
+  const runner = closer.add(bullmqRunner({ connection, queueName, enqueueTimeout }));
   const ran = new Map<string, number>();
   let expected: ReadonlySet<string> | undefined;
   const allRan = deferred();
@@ -65,7 +76,7 @@ export async function underLoad(
     if (response.status === 204) accepted.push(arg);
   };
   const send: Send = async (n) => {
-    await Promise.all(Array.from({ length: n }, sendOne));
+    await Promise.all([...Array.from({ length: n }, sendOne), sleep(20)]);
   };
   try {
     await send(100);
