@@ -70,6 +70,14 @@ describe('connection: unknown or misplaced keys are a TypeError naming the key (
     }
   });
 
+  test.each([[{}], [{ password: 'x', db: 2 }]])('%p names no server: refused rather than connecting to localhost:6379', (connection) => {
+    const { runner, worker } = thrownBy(connection);
+    for (const error of [runner, worker]) {
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect((error as Error).message).toContain('option "connection" names no server (none of host, port, path, sentinels)');
+    }
+  });
+
   test("a cluster's redisOptions are checked as each node's client options", () => {
     const { runner } = thrownBy({ cluster: [nowhere], redisOptions: { passwd: 'x' } });
     expect((runner as Error).message).toMatch(/option "connection.redisOptions" has an unknown key "passwd": .*did you mean "password"/);

@@ -40,10 +40,6 @@ describeWithRedis('BullMQ runner and worker through Redis Sentinel', () => {
       expectNoneLost(result);
       // The web process and the worker went on with the new master.
       expect(result.worker.stats().failed).toBe(0);
-      process.stdout.write(
-        `sentinel failover: ${result.accepted.length} accepted, ${result.ran.size} ran, ${result.givenUp.length} given up, ` +
-          `runner ${JSON.stringify(result.runner.stats())}\n`,
-      );
     } finally {
       errors.mockRestore();
     }

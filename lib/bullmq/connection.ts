@@ -230,6 +230,9 @@ export function redactUrl(value: string): string {
   return safe.length > 60 ? `${safe.slice(0, 60)}...` : safe;
 }
 
+/** The keys that say where a one-server or Sentinel connection goes: an object with none of them means localhost:6379. */
+const ADDRESS_KEYS = ['host', 'port', 'path', 'sentinels'];
+
 export function checkConnection(where: string, value: unknown): Connection {
   if (typeof value === 'string') {
     let protocol = '';
@@ -255,6 +258,12 @@ export function checkConnection(where: string, value: unknown): Connection {
     return value as unknown as ClusterConnection;
   }
   checkKeys(where, 'connection', value, Object.hasOwn(value, 'sentinels') ? 'sentinel' : 'server');
+  if (!ADDRESS_KEYS.some((key) => Object.hasOwn(value, key))) {
+    invalid(
+      `${where}: option "connection" names no server (none of ${ADDRESS_KEYS.join(', ')}): ioredis would connect to ` +
+        "localhost:6379; give { host, port } (or 'redis://localhost:6379' if that is meant)",
+    );
+  }
   return value as RedisOptions;
 }
 
