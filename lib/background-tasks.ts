@@ -58,12 +58,10 @@ export class BackgroundTasks {
     const scheduler = this.#scheduler;
     // Observers (status records, the dashboard, the test kit) need the request; unobserved, nothing is read. With
     // status.owner, the request's owner is asked once, while the request is at hand, and kept with the origin.
-    const origin =
-      scheduler.owners !== undefined
-        ? (this.#origin ??= { ...this.#where(), owner: scheduler.ownerOf(this.#req as IncomingMessage) })
-        : scheduler.observed
-          ? this.#where()
-          : undefined;
+    if (scheduler.owners !== undefined && this.#origin === undefined) {
+      this.#origin = { ...this.#where(), owner: scheduler.ownerOf(this.#req as IncomingMessage) };
+    }
+    const origin = scheduler.observed ? this.#where() : undefined;
     let task = scheduler.admit(fn as Task['fn'], args, first ? noContext : captureContext, origin);
     if (scheduler.captureCallSite) task = withCallSite(task, this.addTask);
     if (this.#tasks === undefined) {

@@ -4,6 +4,7 @@ import type { QueueRecord } from '../queue-runner.js';
 import { debug, describeError } from '../report.js';
 import type { TaskState } from '../task-events.js';
 import { formatRecord, type TaskRecordError } from '../task-record.js';
+import { bullmqConnection, type Connection, releaseConnection } from './connection.js';
 import { ownerOf } from './job-data.js';
 
 /**
@@ -95,15 +96,17 @@ const IDLE_CLOSE_MS = 10_000;
  */
 export class JobWatcher {
   readonly #queueName: string;
-  readonly #connection: ConnectionOptions;
+  readonly #connection: Connection;
   readonly #prefix: string | undefined;
   #events: QueueEvents | undefined;
+  /** What the open QueueEvents was given (released with it: a cluster's template client is ours). */
+  #options: ConnectionOptions | undefined;
   #ready: Promise<void> | undefined;
   readonly #watchers = new Map<string, Set<() => void>>();
   #closed = false;
   #idle: NodeJS.Timeout | undefined;
 
-  constructor(queueName: string, connection: ConnectionOptions, prefix: string | undefined) {
+  constructor(queueName: string, connection: Connection, prefix: string | undefined) {
     this.#queueName = queueName;
     this.#connection = connection;
     this.#prefix = prefix;
@@ -140,15 +143,23 @@ export class JobWatcher {
     this.#idle = undefined;
     if (this.#watchers.size > 0) return;
     const events = this.#events;
+    const options = this.#options;
     this.#events = undefined;
+    this.#options = undefined;
     this.#ready = undefined;
-    events?.close().catch((error: unknown) => debug('queue %s: closing status events: %s', this.#queueName, describeError(error)));
+    events
+      ?.close()
+      .catch((error: unknown) => debug('queue %s: closing status events: %s', this.#queueName, describeError(error)))
+      .finally(() => {
+        if (options !== undefined) releaseConnection(options);
+      });
   }
 
   #open(): Promise<void> {
     if (this.#ready !== undefined) return this.#ready;
+    this.#options = bullmqConnection(this.#connection);
     const events = new QueueEvents(this.#queueName, {
-      connection: this.#connection,
+      connection: this.#options,
       // From a little before now (Redis's clock may differ), so that events written while it connects are heard too.
       lastEventId: `${Date.now() - 2000}-0`,
       ...(this.#prefix === undefined ? {} : { prefix: this.#prefix }),
@@ -173,5 +184,6 @@ export class JobWatcher {
     clearTimeout(this.#idle);
     this.#watchers.clear();
     await this.#events?.close();
+    if (this.#options !== undefined) releaseConnection(this.#options);
   }
 }

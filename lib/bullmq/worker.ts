@@ -12,7 +12,8 @@ import type { DrainOptions, DrainResult } from '../scheduler.js';
 import { type Origin, type Task, taskName } from '../task.js';
 import { errorSummary, keptResult } from '../task-record.js';
 import { PROGRESS_WINDOW_MS, Throttle } from '../throttle.js';
-import { bullmqConnection } from './connection.js';
+import { clusterAdvice } from './cluster-advice.js';
+import { bullmqConnection, releaseConnection } from './connection.js';
 import { readTaskJobData, type TaskJobData, traceparentOf } from './job-data.js';
 import { parseWorkerOptions, type RunWorkerOptions, type WorkerSettings, type WorkerTaskInfo } from './options.js';
 import type { JobProgress } from './records.js';
@@ -79,6 +80,7 @@ class QueueWorker implements TaskWorker, RunOwner {
   readonly #policies: Policies;
   readonly #outcomes: Outcomes<WorkerTaskInfo>;
   #lastLogged = '';
+  readonly #releaseConnection: () => void;
   #closing: Promise<WorkerCloseResult> | undefined;
   /** The job of each task running here, for its taskProgress() (stored with job.updateProgress, throttled). */
   readonly #jobs = new Map<Task, ProgressWriter>();
@@ -95,8 +97,10 @@ class QueueWorker implements TaskWorker, RunOwner {
       threadsOption: 'runWorker({ threads })',
       where: 'runWorker()',
     });
+    const connection = bullmqConnection(settings.connection);
+    this.#releaseConnection = () => releaseConnection(connection);
     this.worker = new Worker(settings.queueName, (job, token) => this.#process(job, token), {
-      connection: bullmqConnection(settings.connection),
+      connection,
       concurrency: settings.concurrency,
       lockDuration: settings.lockDuration,
       stalledInterval: settings.stalledInterval,
@@ -222,7 +226,8 @@ class QueueWorker implements TaskWorker, RunOwner {
       return;
     }
     this.#lastLogged = line;
-    warn(`worker for queue "${this.#settings.queueName}": ${line} (BullMQ keeps retrying)`);
+    const advice = clusterAdvice(error, this.#settings.connection);
+    warn(`worker for queue "${this.#settings.queueName}": ${line} (BullMQ keeps retrying)${advice === undefined ? '' : `: ${advice}`}`);
   }
 
   stats(): WorkerStats {
@@ -293,7 +298,7 @@ class QueueWorker implements TaskWorker, RunOwner {
 
   close(options?: WorkerCloseOptions): Promise<WorkerCloseResult> {
     const timeout = parseDeadline('close()', options, DEFAULT_CLOSE_TIMEOUT_MS);
-    this.#closing ??= this.#close(timeout);
+    this.#closing ??= this.#close(timeout).finally(this.#releaseConnection);
     return this.#closing;
   }
 
