@@ -35,3 +35,13 @@ export const broken = defineTask('broken', () => {
 
 /** Never ends: its timeout fails it. */
 export const stuck = defineTask('stuck', () => new Promise(() => {}), { timeout: 50 });
+
+/** Reports progress a hundred thousand times in a tight loop. */
+export const busyLoop = defineTask(
+  'busyLoop',
+  () => {
+    for (let i = 1; i <= 100_000; i++) taskProgress(i / 100_000, i === 100_000 ? 'all done' : undefined);
+    return 'looped';
+  },
+  { result: true },
+);

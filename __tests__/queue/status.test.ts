@@ -1,12 +1,13 @@
 // Task status with BullMQ: app A adds, a worker in another process runs it with progress, app B (another middleware on the same Redis) reads it.
 import http, { type Server } from 'node:http';
 import path from 'node:path';
+import { QueueEvents } from 'bullmq';
 import request from 'supertest';
-import { type BullmqRunner, bullmqRunner } from '../../lib/bullmq/index.js';
+import { type BullmqRunner, bullmqRunner, runWorker } from '../../lib/bullmq/index.js';
 import { backgroundTasks, type SkipRequest, type TaskHandle, type TaskRecord, taskStatusRouter } from '../../lib/index.js';
 import { Child, close, killChildren, listen, loadExpress, ROOT } from '../helpers.js';
 import { SseClient, UUID } from '../status-support.js';
-import { broken, report, stuck } from './status-tasks.js';
+import { broken, busyLoop, report, stuck } from './status-tasks.js';
 import { deadRedisUrl, describeWithRedis, uniqueQueueName, useRedis } from './support.js';
 
 const express = loadExpress();
@@ -116,6 +117,33 @@ describeWithRedis('task status with BullMQ', () => {
     const records = await Promise.all(a.handles.map((h) => h.settled()));
     expect(records.map((r) => r.state)).toEqual(['failed', 'skipped', 'skipped']);
     await a.bg.drain();
+  }, 30_000);
+
+  test('a tight loop of taskProgress() in a worker stores two writes (the first and the final value)', async () => {
+    const queueName = uniqueQueueName('status-loop');
+    redis.closer.add(runWorker({ connection: redis.server.url, queueName, tasks: [busyLoop] }));
+    const events = redis.closer.add(new QueueEvents(queueName, { connection: { url: redis.server.url } }));
+    await events.waitUntilReady();
+    const runner = redis.closer.add(bullmqRunner({ connection: redis.server.url, queueName }));
+    const bg = backgroundTasks({ runner, status: true });
+    const app = express();
+    app.use(bg);
+    let handle!: TaskHandle;
+    app.post('/', (_req, res) => {
+      handle = res.locals.background.addTask(busyLoop);
+      res.status(202).end();
+    });
+    const progress: unknown[] = [];
+    events.on('progress', ({ jobId, data }) => {
+      if (jobId === handle.id) progress.push(data);
+    });
+    const completed = new Promise<void>((resolve) => events.on('completed', ({ jobId }) => jobId === handle.id && resolve()));
+    await request(app).post('/').expect(202);
+    const record = await handle.settled();
+    await completed;
+    expect(record).toMatchObject({ state: 'succeeded', progress: 1, message: 'all done', result: 'looped' });
+    expect(progress).toEqual([{ progress: 0.00001 }, { progress: 1, message: 'all done' }]);
+    await bg.drain();
   }, 30_000);
 
   test('a task the runner still holds in memory (Redis unreachable) is queued, never 404', async () => {
