@@ -45,8 +45,8 @@ async function reportThrough(port: number, where: string): Promise<Record[]> {
 
 test('in process: POST /reports answers 202 and Location; the record is polled and streamed to its result', async () => {
   const { demo, port } = await startDemo({ REPORT_STEP_MS: '40' }, 'node');
-  expect(demo.lines).toContain(
-    `     curl -i -X POST "http://localhost:${port}/reports" (202, then GET the Location, or add /events to stream it)`,
+  await demo.line(
+    (line) => line === `     curl -i -X POST "http://localhost:${port}/reports" (202, then GET the Location, or add /events to stream it)`,
   );
   const records = await reportThrough(port, 'process');
   const progress = records.map((r) => r.progress ?? 0);
