@@ -1,8 +1,8 @@
-// One response's tasks as a BullMQ flow: a chain in which each task is the parent of the one before it.
+// One response's tasks as BullMQ jobs: one job, a chain in which each task is the parent of the one before it, or one job carrying a long list.
 import { randomUUID } from 'node:crypto';
 import type { FlowJob, JobsOptions, KeepJobs } from 'bullmq';
 import type { EnqueueOptions, QueuedTask } from '../queue-runner.js';
-import { taskJobData } from './job-data.js';
+import { LIST_JOB_NAME, type ListJobTask, listJobData, taskJobData } from './job-data.js';
 
 export type Keep = boolean | number | KeepJobs;
 
@@ -17,6 +17,14 @@ export interface ChainSettings {
  * removed (BullMQ's deduplication, TTL mode): a resend of the same list within this window is ignored, never run twice.
  */
 export const IDEMPOTENCY_WINDOW_MS = 5 * 60_000;
+
+/**
+ * The longest list stored as a chain of jobs (one job per task). A longer one is stored as one job that carries
+ * the list: BullMQ's flow code recurses once per level (about 5,000 levels overflow the stack), and a chain costs
+ * far more to store (measured: 10,000 tasks as a chain about 5-10 s of the web process's CPU in one stretch,
+ * as one job about 40 ms; bench/results.md).
+ */
+export const LONGEST_CHAIN = 100;
 
 /**
  * The job ids are fixed here, once per list, and the runner resends this same flow on every retry: BullMQ ignores an
@@ -34,6 +42,7 @@ export const IDEMPOTENCY_WINDOW_MS = 5 * 60_000;
  */
 export function chain(tasks: readonly QueuedTask[], options: EnqueueOptions, settings: ChainSettings): FlowJob {
   const enqueuedAt = Date.now();
+  if (tasks.length > LONGEST_CHAIN) return listJob(tasks, options, settings, enqueuedAt);
   const onChildFailure: JobsOptions = options.stopOnError ? { failParentOnFailure: true } : { ignoreDependencyOnFailure: true };
   let node: FlowJob | undefined;
   for (let i = 0; i < tasks.length; i++) {
@@ -60,6 +69,31 @@ export function chain(tasks: readonly QueuedTask[], options: EnqueueOptions, set
     } as FlowJob;
   }
   return node as FlowJob;
+}
+
+/**
+ * A long list as one plain job, run by one worker in order (worker.ts): the worker does each task's retries and
+ * records its progress, so that a job delivered again resumes after the last finished task. Like a single task, it
+ * carries a deduplication id, so a resend within the idempotency window is ignored.
+ */
+function listJob(tasks: readonly QueuedTask[], options: EnqueueOptions, settings: ChainSettings, enqueuedAt: number): FlowJob {
+  const id = randomUUID();
+  const entries: ListJobTask[] = tasks.map(({ definition, args }) => {
+    const timeout = definition.timeout ?? options.timeout;
+    return { name: definition.name, id: randomUUID(), args, timeout: Number.isFinite(timeout) ? timeout : null };
+  });
+  return {
+    name: LIST_JOB_NAME,
+    queueName: settings.queueName,
+    data: listJobData(id, entries, options.stopOnError, enqueuedAt, options.origin),
+    opts: {
+      jobId: id,
+      attempts: 1,
+      removeOnComplete: settings.removeOnComplete,
+      removeOnFail: settings.removeOnFail,
+      deduplication: { id, ttl: IDEMPOTENCY_WINDOW_MS },
+    },
+  };
 }
 
 /** A chain's root, finished, stays for the idempotency window where it would have been removed at once. */

@@ -25,6 +25,55 @@ export interface TaskJobData {
   readonly traceparent?: string;
 }
 
+/** The job name of a long list stored as one job (flow.ts); the worker also checks that its data holds a list. */
+export const LIST_JOB_NAME = 'express-background-tasks:list';
+
+/** One task of a list job: its defineTask name, its task id, its arguments and its per-attempt timeout. */
+export interface ListJobTask {
+  readonly name: string;
+  readonly id: string;
+  readonly args: readonly unknown[];
+  readonly timeout: number | null;
+}
+
+/**
+ * A long list stored as one job: the fields of TaskJobData (`id` is the list job's id; `args` is empty, so that a
+ * worker of an older release refuses the job by its unknown name rather than misreading it), plus its tasks, run
+ * in order by one worker, and whether a failure skips the rest.
+ */
+export interface ListJobData extends TaskJobData {
+  readonly tasks: readonly ListJobTask[];
+  readonly stopOnError: boolean;
+}
+
+export function listJobData(
+  id: string,
+  tasks: readonly ListJobTask[],
+  stopOnError: boolean,
+  enqueuedAt: number,
+  origin: { method: string; url: string; traceparent?: string | undefined },
+): ListJobData {
+  return { ...taskJobData(id, [], enqueuedAt, Number.POSITIVE_INFINITY, origin), tasks, stopOnError };
+}
+
+/** The list job's data if this worker can read it, or the reason it cannot. */
+export function readListJobData(data: unknown): ListJobData | string {
+  const job = readTaskJobData(data);
+  if (typeof job === 'string') return job;
+  const list = job as Partial<ListJobData>;
+  if (!Array.isArray(list.tasks) || typeof list.stopOnError !== 'boolean') return 'its data lacks a tasks array or stopOnError';
+  for (const task of list.tasks as unknown[]) {
+    const entry = task as Partial<ListJobTask> | null;
+    if (entry === null || typeof entry !== 'object' || typeof entry.name !== 'string' || typeof entry.id !== 'string') {
+      return 'a task of its list lacks a name or an id';
+    }
+    if (!Array.isArray(entry.args) || (entry.timeout !== null && typeof entry.timeout !== 'number')) {
+      return 'a task of its list lacks an args array or a valid timeout';
+    }
+  }
+  return list as ListJobData;
+}
+
 /** version-traceid-parentid-flags, lower-case hex (W3C Trace Context). */
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 

@@ -8,6 +8,7 @@ import { debug, describeError, warn } from '../report.js';
 import { producerClient, retryDelay } from './connection.js';
 import { chain } from './flow.js';
 import { type BullmqRunnerOptions, parseRunnerOptions, type RunnerSettings } from './options.js';
+import { isConnectionFailure, noAnswerError } from './redis-failure.js';
 
 /** Counters of a runner: `buffered` is now; the rest are totals since it was created. */
 export interface RunnerStats {
@@ -17,7 +18,10 @@ export interface RunnerStats {
   readonly enqueued: number;
   /** Tries to store a list that failed and were followed by another try. */
   readonly retries: number;
-  /** Tasks given up, never stored in Redis: the runner closed, or drain() reached its deadline, with them still in memory. */
+  /**
+   * Tasks given up, never stored in Redis: Redis refused their list (a reason other than the connection), the
+   * runner closed, or drain() reached its deadline, with them still in memory.
+   */
   readonly givenUp: number;
 }
 
@@ -40,6 +44,8 @@ export interface BullmqRunner extends QueueRunner {
 }
 
 const CLOSE_BOUND_MS = 2000;
+/** Redis's default `proto-max-bulk-len` (512 MB): the largest argument it takes, until the server says otherwise. */
+const DEFAULT_MAX_BULK = 512 * 1024 * 1024;
 /** How many lists one resend sends together (auto-pipelined into few writes). */
 const BATCH = 64;
 
@@ -76,6 +82,8 @@ class BullmqQueueRunner implements BullmqRunner {
   /** Whether Redis was last seen answering; undefined until first known. Each change is said once. */
   #reachable: boolean | undefined;
   #lastError: unknown;
+  /** The largest argument this Redis takes (its proto-max-bulk-len), read at each connect. */
+  #maxBulk = DEFAULT_MAX_BULK;
   #enqueued = 0;
   #retries = 0;
   #givenUp = 0;
@@ -99,11 +107,9 @@ class BullmqQueueRunner implements BullmqRunner {
     this.#client.on('ready', () => {
       this.#lastError = undefined;
       this.#reached();
-      // Redis is back: resend now rather than at the end of the current wait.
-      if (this.#retryTimer !== undefined) {
-        clearTimeout(this.#retryTimer);
-        this.#retryTimer = undefined;
-      }
+      this.#readMaxBulk();
+      // A retry wait under way is kept (#resend does nothing until it ends): a list whose send drops the connection
+      // must not be resent at every reconnect.
       this.#resend();
     });
     const prefix = settings.prefix === undefined ? {} : { prefix: settings.prefix };
@@ -142,11 +148,31 @@ class BullmqQueueRunner implements BullmqRunner {
       () => this.#stored(entry),
       (error: unknown) => {
         entry.lastError = error;
+        if (!isConnectionFailure(error)) {
+          this.#refused([entry]);
+          return;
+        }
         this.#unreachable(error);
         this.#hold(entry);
       },
     );
     this.#track(sent);
+  }
+
+  /** Lists that failed for a reason other than the connection: trying again would fail again, so give them up now. */
+  #refused(entries: readonly Pending[]): void {
+    if (entries.length > 0) this.#giveUp(entries, 'Redis refused it, not a connection failure, so it is not tried again');
+  }
+
+  /** Reads the server's proto-max-bulk-len (refused on some managed Redis: then the default stands). */
+  #readMaxBulk(): void {
+    (this.#client.config('GET', 'proto-max-bulk-len') as Promise<unknown>).then(
+      (reply) => {
+        const value = Array.isArray(reply) ? Number(reply[1]) : Number.NaN;
+        if (Number.isFinite(value) && value > 0) this.#maxBulk = value;
+      },
+      () => {},
+    );
   }
 
   /** Keeps a list in memory until Redis takes it (or it is given up). */
@@ -175,11 +201,15 @@ class BullmqQueueRunner implements BullmqRunner {
     const sent = Promise.all(batch.map((entry) => this.#try(entry).then(ok, (error: unknown) => fail(entry, error)))).then((results) => {
       this.#resending = false;
       const again: Pending[] = [];
+      const refused: Pending[] = [];
       batch.forEach((entry, i) => {
         this.#buffered -= entry.names.length;
         if (results[i]) this.#stored(entry);
-        else again.push(entry);
+        else if (isConnectionFailure(entry.lastError)) again.push(entry);
+        else refused.push(entry);
       });
+      // Given up at once: later lists never wait behind a list Redis will never take.
+      this.#refused(refused);
       if (again.length === 0) {
         this.#failures = 0;
         this.#resend();
@@ -229,7 +259,17 @@ class BullmqQueueRunner implements BullmqRunner {
       await this.#producer.add(flow);
     };
     const timeout = this.#settings.enqueueTimeout;
-    return withDeadline(store(), timeout, () => new Error(`no answer from Redis within ${timeout} ms (enqueueTimeout)`));
+    return withDeadline(store(), timeout, () => noAnswerError(timeout)).catch((error: unknown) => {
+      // Redis drops the connection on an argument over its proto-max-bulk-len; inside a flow's transaction that
+      // reaches us as a cut connection, which would be retried for ever.
+      const size = isConnectionFailure(error) ? largestData(flow) : 0;
+      if (size > this.#maxBulk) {
+        throw new Error(`a job's data is ${size} bytes, more than this Redis takes (proto-max-bulk-len ${this.#maxBulk})`, {
+          cause: error,
+        });
+      }
+      throw error;
+    });
   }
 
   #stored(entry: Pending): void {
@@ -325,6 +365,19 @@ class BullmqQueueRunner implements BullmqRunner {
     })();
     return this.#closing;
   }
+}
+
+/** The size in bytes of the largest job data in a list (a walk, not a recursion: a chain can be long). */
+function largestData(flow: FlowJob): number {
+  let largest = 0;
+  let node: FlowJob | undefined = flow;
+  const nodes: FlowJob[] = [];
+  while (node !== undefined) {
+    largest = Math.max(largest, Buffer.byteLength(JSON.stringify(node.data)));
+    nodes.push(...(node.children ?? []));
+    node = nodes.pop();
+  }
+  return largest;
 }
 
 function ok(): boolean {
