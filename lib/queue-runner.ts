@@ -20,6 +20,16 @@ export interface EnqueueOptions {
    * the list, not yet stored, stops trying and rejects. Absent: the list is never given up from this side.
    */
   readonly signal?: AbortSignal;
+  /**
+   * False when the caller waits for the store (`flush()`, `handOff: 'before-response'`): the runner must not hold the
+   * list for later, but store it or reject within its own enqueue deadline. Absent or true: hold it as long as needed.
+   */
+  readonly hold?: boolean;
+  /**
+   * What an earlier `enqueue()` of the same response's list resolved to (the earlier part was stored by `flush()`):
+   * this part must not start before that one has finished, so that the list keeps its order across the two parts.
+   */
+  readonly after?: string;
 }
 
 /**
@@ -32,5 +42,10 @@ export interface EnqueueOptions {
  * when the runner itself closes. A runner that holds nothing in memory rejects at once when it cannot store.
  */
 export interface QueueRunner {
-  enqueue(tasks: readonly QueuedTask[], options: EnqueueOptions): Promise<void>;
+  /**
+   * May resolve to a string that stands for the list's last task, which the scheduler passes as `after` when more of
+   * the same response's list is enqueued later (a runner that resolves to nothing cannot order the two parts).
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a runner written against Promise<void> must still fit.
+  enqueue(tasks: readonly QueuedTask[], options: EnqueueOptions): Promise<string | void>;
 }

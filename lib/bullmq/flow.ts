@@ -34,6 +34,9 @@ export const LONGEST_CHAIN = 100;
  * window after it has finished (when finished jobs are removed at once), and the runner resends a chain only when
  * its root is absent.
  *
+ * With `options.after` (the list's earlier part was stored by flush()), the first job carries it, and the worker
+ * starts it only once that part's last job has finished.
+ *
  * A single task is a plain job (the runner adds it without a flow). For more, BullMQ runs a parent only after its
  * children, so the list [a, b, c] becomes c <- b <- a: `a` is the leaf
  * and runs first, and the last task is the root. What a child's final failure does to its parent:
@@ -59,7 +62,14 @@ export function chain(tasks: readonly QueuedTask[], options: EnqueueOptions, set
       ...(i < tasks.length - 1 ? onChildFailure : {}),
       ...(tasks.length === 1 ? { deduplication: { id, ttl: IDEMPOTENCY_WINDOW_MS } } : {}),
     };
-    const data = taskJobData(id, args, enqueuedAt, definition.timeout ?? options.timeout, options.origin);
+    const data = taskJobData(
+      id,
+      args,
+      enqueuedAt,
+      definition.timeout ?? options.timeout,
+      options.origin,
+      i === 0 ? options.after : undefined,
+    );
     node = {
       name: definition.name,
       queueName: settings.queueName,
@@ -85,7 +95,7 @@ function listJob(tasks: readonly QueuedTask[], options: EnqueueOptions, settings
   return {
     name: LIST_JOB_NAME,
     queueName: settings.queueName,
-    data: listJobData(id, entries, options.stopOnError, enqueuedAt, options.origin),
+    data: listJobData(id, entries, options.stopOnError, enqueuedAt, options.origin, options.after),
     opts: {
       jobId: id,
       attempts: 1,

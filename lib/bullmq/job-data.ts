@@ -23,6 +23,11 @@ export interface TaskJobData {
    * worker's spans join the web request's trace. Optional within version 1: jobs without it run as before.
    */
   readonly traceparent?: string;
+  /**
+   * The job id of the last task of the same list's earlier part (stored by flush()): the worker runs this job only
+   * once that one has finished. Optional within version 1 (an older worker ignores it and loses only that order).
+   */
+  readonly after?: string;
 }
 
 /** The job name of a long list stored as one job (flow.ts); the worker also checks that its data holds a list. */
@@ -52,8 +57,9 @@ export function listJobData(
   stopOnError: boolean,
   enqueuedAt: number,
   origin: { method: string; url: string; traceparent?: string | undefined },
+  after?: string,
 ): ListJobData {
-  return { ...taskJobData(id, [], enqueuedAt, Number.POSITIVE_INFINITY, origin), tasks, stopOnError };
+  return { ...taskJobData(id, [], enqueuedAt, Number.POSITIVE_INFINITY, origin, after), tasks, stopOnError };
 }
 
 /** The list job's data if this worker can read it, or the reason it cannot. */
@@ -83,6 +89,7 @@ export function taskJobData(
   enqueuedAt: number,
   timeout: number,
   origin: { method: string; url: string; traceparent?: string | undefined },
+  after?: string,
 ): TaskJobData {
   const data: TaskJobData = {
     v: JOB_FORMAT_VERSION,
@@ -92,8 +99,9 @@ export function taskJobData(
     timeout: Number.isFinite(timeout) ? timeout : null,
     method: origin.method,
     path: pathOf(origin.url),
+    ...(origin.traceparent === undefined ? {} : { traceparent: origin.traceparent }),
   };
-  return origin.traceparent === undefined ? data : { ...data, traceparent: origin.traceparent };
+  return after === undefined ? data : { ...data, after };
 }
 
 /** The job's traceparent if it carries a well-formed one (a malformed one is ignored, never a reason to refuse the job). */

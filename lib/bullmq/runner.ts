@@ -55,10 +55,14 @@ interface Pending {
   readonly flow: FlowJob;
   readonly names: readonly string[];
   readonly signal: AbortSignal | undefined;
-  readonly resolve: () => void;
+  /** Resolves with the id of the list's last job (for a later part's `after`). */
+  readonly resolve: (last: string) => void;
   readonly reject: (error: EnqueueError) => void;
   tries: number;
   lastError: unknown;
+  /** hold: false (flush()): given up, to the caller only, once the enqueue deadline has passed. */
+  deadline: NodeJS.Timeout | undefined;
+  expired: boolean;
 }
 
 class BullmqQueueRunner implements BullmqRunner {
@@ -124,10 +128,10 @@ class BullmqQueueRunner implements BullmqRunner {
     return { buffered: this.#buffered, enqueued: this.#enqueued, retries: this.#retries, givenUp: this.#givenUp };
   }
 
-  enqueue(tasks: readonly QueuedTask[], options: EnqueueOptions): Promise<void> {
+  enqueue(tasks: readonly QueuedTask[], options: EnqueueOptions): Promise<string | undefined> {
     if (this.#closing !== undefined) return Promise.reject(this.#error(tasks.length, 'the runner is closed', undefined));
-    if (tasks.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
+    if (tasks.length === 0) return Promise.resolve(undefined);
+    return new Promise<string>((resolve, reject) => {
       const entry: Pending = {
         flow: chain(tasks, options, this.#settings),
         names: tasks.map((task) => task.definition.name),
@@ -136,7 +140,13 @@ class BullmqQueueRunner implements BullmqRunner {
         reject,
         tries: 0,
         lastError: undefined,
+        deadline: undefined,
+        expired: false,
       };
+      if (options.hold === false) {
+        const timeout = this.#settings.enqueueTimeout;
+        entry.deadline = setTimeout(() => this.#expire(entry), timeout);
+      }
       // Straight to Redis when nothing older waits; otherwise behind what does, so that lists go in order.
       if (this.#buffer.length === 0 && !this.#resending && this.#client.status === 'ready') this.#sendFirst(entry);
       else this.#hold(entry);
@@ -177,6 +187,10 @@ class BullmqQueueRunner implements BullmqRunner {
 
   /** Keeps a list in memory until Redis takes it (or it is given up). */
   #hold(entry: Pending): void {
+    if (entry.expired) {
+      this.#rejectExpired(entry);
+      return;
+    }
     if (entry.signal?.aborted || this.#closing !== undefined) {
       this.#giveUp([entry], this.#closing !== undefined ? 'the runner was closed' : reasonOf(entry.signal));
       return;
@@ -216,8 +230,9 @@ class BullmqQueueRunner implements BullmqRunner {
         return;
       }
       // Back at the front, in their order, ahead of anything held meanwhile.
-      const kept = again.filter((entry) => !(entry.signal?.aborted || this.#closing !== undefined));
-      const dropped = again.filter((entry) => !kept.includes(entry));
+      for (const entry of again) if (entry.expired) this.#rejectExpired(entry);
+      const kept = again.filter((entry) => !(entry.expired || entry.signal?.aborted || this.#closing !== undefined));
+      const dropped = again.filter((entry) => !(entry.expired || kept.includes(entry)));
       if (dropped.length > 0) this.#giveUp(dropped, this.#closing !== undefined ? 'the runner was closed' : reasonOf(dropped[0]?.signal));
       this.#retries += kept.length;
       for (const entry of kept) this.#buffered += entry.names.length;
@@ -273,9 +288,31 @@ class BullmqQueueRunner implements BullmqRunner {
   }
 
   #stored(entry: Pending): void {
+    clearTimeout(entry.deadline);
     this.#enqueued += entry.names.length;
     this.#reached();
-    entry.resolve();
+    entry.resolve(entry.flow.opts?.jobId as string);
+  }
+
+  /**
+   * The deadline of a list whose caller waits (flush()) has passed: if it is held, it goes back to the caller now;
+   * if a try is under way, when that try fails (a try that succeeds still counts: the list is stored).
+   */
+  #expire(entry: Pending): void {
+    entry.expired = true;
+    const at = this.#buffer.indexOf(entry);
+    if (at === -1) return;
+    this.#buffer.splice(at, 1);
+    this.#buffered -= entry.names.length;
+    this.#rejectExpired(entry);
+  }
+
+  /** Not stored in time for a caller that waits: it decides (a 503), so no line and no givenUp count here. */
+  #rejectExpired(entry: Pending): void {
+    const cause = entry.lastError ?? this.#lastError;
+    const last = cause === undefined ? '' : `; last error: ${describeError(cause)}`;
+    const why = `not stored within enqueueTimeout (${this.#settings.enqueueTimeout} ms), and not kept: the caller waits (flush())${last}`;
+    entry.reject(this.#error(entry.names.length, why, cause));
   }
 
   #track(sending: Promise<void>): void {
@@ -307,6 +344,7 @@ class BullmqQueueRunner implements BullmqRunner {
     const list = [...names].map(([name, n]) => `${name} x${n}`).join(', ');
     warn(`queue "${this.queueName}": gave up ${count} task${count === 1 ? '' : 's'} never stored in Redis (${why}): ${list}`);
     for (const entry of entries) {
+      clearTimeout(entry.deadline);
       // A list held without a try (the client was not connected) has the connection's error to tell.
       const cause = entry.lastError ?? this.#lastError;
       const last = cause === undefined ? '' : `; last error: ${describeError(cause)}`;

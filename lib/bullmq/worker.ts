@@ -1,5 +1,5 @@
 // runWorker(): runs a queue's jobs with the tasks given, each attempt through run-task (BullMQ does the retries), reporting outcomes.
-import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { DelayedError, Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { parseDeadline } from '../check.js';
 import { settlesWithin } from '../deadline.js';
 import { definitionOf } from '../define-task.js';
@@ -51,6 +51,9 @@ export interface TaskWorker {
 }
 
 const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
+/** How long a job whose list's earlier part still runs waits before it looks again: a tenth of its age, within these. */
+const AFTER_WAIT_MIN_MS = 50;
+const AFTER_WAIT_MAX_MS = 1000;
 /** After the deadline, how long tasks that heed their signal get to hand their jobs back (one Redis round trip each) and BullMQ's close() to end. */
 const HANDBACK_GRACE_MS = 250;
 /** Then, the most a forced stop of a stuck BullMQ worker may take (its steps are local and quick unless Redis is gone). */
@@ -108,6 +111,7 @@ class QueueWorker implements TaskWorker, RunOwner {
     if (job.name === LIST_JOB_NAME) return this.#processList(job, token);
     const data = readTaskJobData(job.data);
     if (typeof data === 'string') throw new UnrecoverableError(`Job ${job.id} of task "${job.name}" cannot be run: ${data}`);
+    await this.#waitForEarlierPart(job, data, token);
     const fn = this.#task(job.name);
     if (typeof fn === 'string') throw new UnrecoverableError(fn);
     // The task's own timeout, else the one the web process sent with the job.
@@ -122,6 +126,20 @@ class QueueWorker implements TaskWorker, RunOwner {
       throw new WaitingError();
     }
     throw asError(run.error);
+  }
+
+  /**
+   * A job whose list's earlier part (stored by flush()) has not finished goes back to the queue, delayed, without
+   * using an attempt: it runs once that part's last job has finished (or is gone: finished and removed).
+   */
+  async #waitForEarlierPart(job: Job, data: TaskJobData, token: string | undefined): Promise<void> {
+    if (typeof data.after !== 'string' || token === undefined || (typeof job.progress === 'number' && job.progress > 0)) return;
+    const earlier = await Job.fromId(this.worker, data.after);
+    if (earlier === undefined || typeof earlier.finishedOn === 'number') return;
+    const wait = Math.min(AFTER_WAIT_MAX_MS, Math.max(AFTER_WAIT_MIN_MS, (Date.now() - data.enqueuedAt) / 10));
+    if (debug.enabled) debug('task %s (job %s) waits %dms for the earlier part of its list', job.name, job.id, wait);
+    await job.moveToDelayed(Date.now() + wait, token);
+    throw new DelayedError();
   }
 
   /** The task of that name, or why there is none. */
@@ -161,6 +179,7 @@ class QueueWorker implements TaskWorker, RunOwner {
   async #processList(job: Job, token: string | undefined): Promise<null> {
     const data = readListJobData(job.data);
     if (typeof data === 'string') throw new UnrecoverableError(`List job ${job.id} cannot be run: ${data}`);
+    await this.#waitForEarlierPart(job, data, token);
     const origin = originOf(data);
     const outcomes = this.#outcomes;
     let skipReason: string | undefined;
