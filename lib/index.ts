@@ -14,7 +14,7 @@ export {
   ThreadTaskNotFoundError,
 } from './errors.js';
 export { type BackgroundTasksMiddleware, backgroundTasks } from './middleware.js';
-export type { BackgroundTasksOptions, ErrorHandler, SkipPredicate, SkipRequest, SkipResponse } from './options.js';
+export type { BackgroundTasksOptions, ErrorHandler, HandOff, SkipPredicate, SkipRequest, SkipResponse } from './options.js';
 export type { Stats, TaskInfo } from './outcomes.js';
 export type { ThreadPool, Where } from './place.js';
 export type { PlatformWaitUntil } from './platform.js';

@@ -46,8 +46,12 @@ export interface BullmqRunner extends QueueRunner {
 const CLOSE_BOUND_MS = 2000;
 /** Redis's default `proto-max-bulk-len` (512 MB): the largest argument it takes, until the server says otherwise. */
 const DEFAULT_MAX_BULK = 512 * 1024 * 1024;
-/** How many lists one resend sends together (auto-pipelined into few writes). */
-const BATCH = 64;
+/**
+ * How many held lists one resend sends together (auto-pipelined into one write). Lists that arrive while a send
+ * is under way wait for the next one, so a batch must hold what a busy web process adds meanwhile: 64 let the
+ * buffer grow by thousands of tasks at saturation.
+ */
+const BATCH = 1000;
 
 /** One response's list on its way to Redis. */
 interface Pending {
