@@ -143,6 +143,27 @@ describeWithRedis('flush() and handOff', () => {
     expect(stderr.filter((line) => line.includes('gave up'))).toEqual([]);
   });
 
+  test('status records: a task held in memory reads queued; one whose flush() failed reads failed, not queued for ever', async () => {
+    quietStderr();
+    const { app, bg } = setup({ status: true }, await deadRedisUrl());
+    const records: Array<Promise<unknown>> = [];
+    app.post('/held', (_req, res) => {
+      const handle = res.locals.background.addTask(step, 'held');
+      res.json({ id: handle.id });
+      res.on('finish', () => records.push(handle.status())); // after the answer: held in memory, Redis being down
+    });
+    app.post('/flushed', async (_req, res) => {
+      const handle = res.locals.background.addTask(step, 'flushed');
+      await res.locals.background.flush().catch(() => undefined);
+      res.json({ record: await handle.status() });
+    });
+    await request(app).post('/held').expect(200);
+    expect(await Promise.all(records)).toEqual([expect.objectContaining({ state: 'queued' })]);
+    await bg.drain({ timeout: 1 }); // gives the held task up: it is reported failed from then on
+    const { body } = await request(app).post('/flushed').expect(200);
+    expect(body.record).toMatchObject({ state: 'failed' });
+  });
+
   test("handOff 'before-response': the list is in Redis when the response arrives; Redis down gives a 503", async () => {
     const stored = setup({ handOff: 'before-response' });
     stored.app.post('/', (_req, res) => {

@@ -49,15 +49,14 @@ export function chain(tasks: readonly QueuedTask[], options: EnqueueOptions, set
   const onChildFailure: JobsOptions = options.stopOnError ? { failParentOnFailure: true } : { ignoreDependencyOnFailure: true };
   let node: FlowJob | undefined;
   for (let i = 0; i < tasks.length; i++) {
-    const { definition, args } = tasks[i] as QueuedTask;
-    // Also the job id: a UUID is never all digits and has no ':', which BullMQ would refuse.
-    const id = randomUUID();
+    const { definition, args, id, owner } = tasks[i] as QueuedTask;
+    // The task's id (made by the middleware) is the job id: a UUID is never all digits and has no ':', which BullMQ would refuse.
     const root = i === tasks.length - 1 && tasks.length > 1;
     const opts: JobsOptions = {
       jobId: id,
       attempts: definition.retries + 1,
-      removeOnComplete: root ? keptAWhile(settings.removeOnComplete) : settings.removeOnComplete,
-      removeOnFail: root ? keptAWhile(settings.removeOnFail) : settings.removeOnFail,
+      removeOnComplete: keptFor(root ? keptAWhile(settings.removeOnComplete) : settings.removeOnComplete, options.keepFor),
+      removeOnFail: keptFor(root ? keptAWhile(settings.removeOnFail) : settings.removeOnFail, options.keepFor),
       ...(definition.backoff === undefined ? {} : { backoff: { type: definition.backoff.type, delay: definition.backoff.delay } }),
       ...(i < tasks.length - 1 ? onChildFailure : {}),
       ...(tasks.length === 1 ? { deduplication: { id, ttl: IDEMPOTENCY_WINDOW_MS } } : {}),
@@ -68,6 +67,7 @@ export function chain(tasks: readonly QueuedTask[], options: EnqueueOptions, set
       enqueuedAt,
       definition.timeout ?? options.timeout,
       options.origin,
+      owner,
       i === 0 ? options.after : undefined,
     );
     node = {
@@ -88,9 +88,10 @@ export function chain(tasks: readonly QueuedTask[], options: EnqueueOptions, set
  */
 function listJob(tasks: readonly QueuedTask[], options: EnqueueOptions, settings: ChainSettings, enqueuedAt: number): FlowJob {
   const id = randomUUID();
-  const entries: ListJobTask[] = tasks.map(({ definition, args }) => {
+  const entries: ListJobTask[] = tasks.map(({ definition, args, id: taskId, owner }) => {
     const timeout = definition.timeout ?? options.timeout;
-    return { name: definition.name, id: randomUUID(), args, timeout: Number.isFinite(timeout) ? timeout : null };
+    const entry = { name: definition.name, id: taskId, args, timeout: Number.isFinite(timeout) ? timeout : null };
+    return owner === undefined ? entry : { ...entry, owner };
   });
   return {
     name: LIST_JOB_NAME,
@@ -99,11 +100,24 @@ function listJob(tasks: readonly QueuedTask[], options: EnqueueOptions, settings
     opts: {
       jobId: id,
       attempts: 1,
-      removeOnComplete: settings.removeOnComplete,
-      removeOnFail: settings.removeOnFail,
+      removeOnComplete: keptFor(settings.removeOnComplete, options.keepFor),
+      removeOnFail: keptFor(settings.removeOnFail, options.keepFor),
       deduplication: { id, ttl: IDEMPOTENCY_WINDOW_MS },
     },
   };
+}
+
+/**
+ * With status records (`keepFor`, the status option's ttl), a finished job stays at least that long, so that its
+ * record can be read: a removal at once becomes a removal after that age; a count limit is kept alongside.
+ */
+function keptFor(keep: Keep, keepFor: number | undefined): Keep {
+  if (keepFor === undefined || keep === false) return keep;
+  if (keepFor === Number.POSITIVE_INFINITY) return false;
+  const age = Math.ceil(keepFor / 1000);
+  if (keep === true) return { age };
+  if (typeof keep === 'number') return { age, count: keep };
+  return 'age' in keep ? { ...keep, age: Math.max(keep.age, age) } : { age, count: keep.count };
 }
 
 /** A chain's root, finished, stays for the idempotency window where it would have been removed at once. */

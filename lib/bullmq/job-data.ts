@@ -24,6 +24,11 @@ export interface TaskJobData {
    */
   readonly traceparent?: string;
   /**
+   * The owner of the request that added the task (the status option's owner(req)), for the status router's owner
+   * check in any web process. Optional within version 1.
+   */
+  readonly owner?: string;
+  /**
    * The job id of the last task of the same list's earlier part (stored by flush()): the worker runs this job only
    * once that one has finished. Optional within version 1 (an older worker ignores it and loses only that order).
    */
@@ -39,6 +44,7 @@ export interface ListJobTask {
   readonly id: string;
   readonly args: readonly unknown[];
   readonly timeout: number | null;
+  readonly owner?: string;
 }
 
 /**
@@ -59,7 +65,7 @@ export function listJobData(
   origin: { method: string; url: string; traceparent?: string | undefined },
   after?: string,
 ): ListJobData {
-  return { ...taskJobData(id, [], enqueuedAt, Number.POSITIVE_INFINITY, origin, after), tasks, stopOnError };
+  return { ...taskJobData(id, [], enqueuedAt, Number.POSITIVE_INFINITY, origin, undefined, after), tasks, stopOnError };
 }
 
 /** The list job's data if this worker can read it, or the reason it cannot. */
@@ -89,6 +95,7 @@ export function taskJobData(
   enqueuedAt: number,
   timeout: number,
   origin: { method: string; url: string; traceparent?: string | undefined },
+  owner?: string,
   after?: string,
 ): TaskJobData {
   const data: TaskJobData = {
@@ -100,6 +107,7 @@ export function taskJobData(
     method: origin.method,
     path: pathOf(origin.url),
     ...(origin.traceparent === undefined ? {} : { traceparent: origin.traceparent }),
+    ...(owner === undefined ? {} : { owner }),
   };
   return after === undefined ? data : { ...data, after };
 }
