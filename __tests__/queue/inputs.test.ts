@@ -97,6 +97,8 @@ describe('addTask with a queue runner (no Redis needed: nothing reaches the queu
       {
         definition: remind.taskDefinition,
         args: ['ada@example.com', { at: '2030-01-01T00:00:00Z', tries: [1, 2.5], nested: { ok: true, none: null } }],
+        id: expect.any(String),
+        owner: undefined,
       },
     ]);
     const { signal, ...options } = enqueued[1] as { signal: AbortSignal };
