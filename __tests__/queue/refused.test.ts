@@ -6,9 +6,9 @@ import { format } from 'node:util';
 import request from 'supertest';
 import { LONGEST_CHAIN } from '../../lib/bullmq/flow.js';
 import { bullmqRunner, runWorker, type WorkerTaskInfo } from '../../lib/bullmq/index.js';
-import { defineTask, type TaskInfo } from '../../lib/index.js';
+import { defineTask, type TaskInfo, taskSignal } from '../../lib/index.js';
 import { debug } from '../../lib/report.js';
-import { appWith, freePort, settled } from '../helpers.js';
+import { appWith, deferred, freePort, settled } from '../helpers.js';
 import { Closer, describeWithRedis, inspectQueue, nextOutcomes, spawnRedis, uniqueQueueName } from './support.js';
 
 const seen: string[] = [];
@@ -211,6 +211,40 @@ describeWithRedis('lists Redis never takes, long lists, and the retry backoff', 
       ]);
     },
   );
+
+  test('a list job handed back by close() mid-list resumes with the task that was running: nothing before it runs twice', async () => {
+    const { queueName, bg, http } = app(redis.url);
+    const n = LONGEST_CHAIN + 1;
+    const runs: string[] = [];
+    const stopped = deferred();
+    const reached = deferred();
+    let stop = true;
+    const careful = defineTask('note', async (arg: string) => {
+      runs.push(arg);
+      if (arg !== 'x50' || !stop) return;
+      stop = false;
+      reached.resolve();
+      const signal = taskSignal();
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      stopped.resolve();
+      throw signal.reason;
+    });
+    await request(http).post(`/add?n=${n}&arg=x`).expect(200);
+    await settled(bg);
+    const first = runWorker({ connection: redis.url, queueName, tasks: [careful] });
+    await reached.promise;
+    expect(await first.close({ timeout: 50 })).toEqual({ drained: false, abandoned: 1 });
+    await stopped.promise;
+    const queue = inspectQueue(closer, redis.url, queueName);
+    const [job] = await queue.getJobs(['wait']);
+    expect(job?.progress).toBe(50);
+
+    const second = closer.add(runWorker({ connection: redis.url, queueName, tasks: [careful] }));
+    await nextOutcomes(second.worker, 1);
+    const all = Array.from({ length: n }, (_, i) => `x${i}`);
+    expect(runs).toEqual([...all.slice(0, 51), ...all.slice(50)]); // x50 twice: stopped, then run again
+    expect(second.stats()).toMatchObject({ succeeded: n - 50, failed: 0 });
+  });
 
   test('a send that drops the connection on every try: each resend waits for its backoff, even after a reconnect', async () => {
     const port = Number(new URL(redis.url).port);
