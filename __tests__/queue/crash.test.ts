@@ -74,13 +74,14 @@ describeWithRedis('a web process killed with SIGKILL loses no acknowledged task'
     await redis.stop();
   });
 
-  function web(handOff: string, queueName: string): Child {
+  /** The web fixture; a long enqueue deadline unless the test wants 503s soon (a loaded machine must not cause them). */
+  function web(handOff: string, queueName: string, enqueueTimeout = 5000): Child {
     return new Child(QUEUE_PROCESS, {
       ROLE: 'web',
       REDIS_URL: redis.url,
       QUEUE_NAME: queueName,
       HAND_OFF: handOff,
-      ENQUEUE_TIMEOUT_MS: '1000',
+      ENQUEUE_TIMEOUT_MS: String(enqueueTimeout),
     });
   }
 
@@ -103,7 +104,7 @@ describeWithRedis('a web process killed with SIGKILL loses no acknowledged task'
 
     test('killed while Redis is frozen: requests wait, then get 503; none is answered 200 unstored', async () => {
       const queueName = uniqueQueueName('crash-frozen');
-      const child = web(handOff, queueName);
+      const child = web(handOff, queueName, 1000);
       const { port } = (await child.message('listening')) as unknown as { port: number };
       const warmUp = new Load(port, 'w');
       await warmUp.answered(100);
