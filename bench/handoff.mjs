@@ -99,16 +99,18 @@ async function longLists(redisUrl) {
   // The runner (one job carrying the list).
   const runner = bullmqRunner({ connection: redisUrl, queueName: `bench-long-${randomUUID().slice(0, 8)}` });
   const { definitionOf } = await import('../lib/define-task.ts');
-  const queued = Array.from({ length: 10_000 }, (_, i) => ({ definition: definitionOf(step), args: [i] }));
-  await runner.enqueue([queued[0]], { stopOnError: false, timeout: Number.POSITIVE_INFINITY, origin });
+  const queued = Array.from({ length: 10_000 }, (_, i) => ({ definition: definitionOf(step), args: [i], id: randomUUID() }));
+  /** The same tasks with fresh ids: a list sent again with the same ids would be ignored (idempotent resends). */
+  const fresh = (tasks) => tasks.map((task) => ({ ...task, id: randomUUID() }));
+  await runner.enqueue(fresh([queued[0]]), { stopOnError: false, timeout: Number.POSITIVE_INFINITY, origin });
   let t = performance.now();
-  await runner.enqueue(queued, { stopOnError: false, timeout: Number.POSITIVE_INFINITY, origin });
+  await runner.enqueue(fresh(queued), { stopOnError: false, timeout: Number.POSITIVE_INFINITY, origin });
   const oneJob = performance.now() - t;
   // 3,000 one-task lists, after a 10,000-task list and alone (the issue's repro, without HTTP).
   const singles = () =>
     Promise.all(
       Array.from({ length: 3000 }, (_, i) =>
-        runner.enqueue([queued[i]], { stopOnError: false, timeout: Number.POSITIVE_INFINITY, origin }),
+        runner.enqueue(fresh([queued[i]]), { stopOnError: false, timeout: Number.POSITIVE_INFINITY, origin }),
       ),
     );
   await singles(); // warm-up
@@ -116,7 +118,7 @@ async function longLists(redisUrl) {
   await singles();
   const alone = performance.now() - t;
   t = performance.now();
-  const big = runner.enqueue(queued, { stopOnError: false, timeout: Number.POSITIVE_INFINITY, origin });
+  const big = runner.enqueue(fresh(queued), { stopOnError: false, timeout: Number.POSITIVE_INFINITY, origin });
   await Promise.all([big, singles()]);
   const behind = performance.now() - t;
   await runner.close();
