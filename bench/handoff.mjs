@@ -46,11 +46,11 @@ async function startServer(config) {
   return { url: `http://127.0.0.1:${ready.port}`, child, ask };
 }
 
-function run(url, seconds) {
+function run(url, seconds, connections = 50) {
   return new Promise((resolve, reject) => {
     const latencies = [];
     const instance = autocannon(
-      { url: `${url}/register?email=ada@example.com`, method: 'POST', connections: 50, duration: seconds, sampleInt: 100 },
+      { url: `${url}/register?email=ada@example.com`, method: 'POST', connections, duration: seconds, sampleInt: 100 },
       (error, result) => (error ? reject(error) : resolve({ result, latencies })),
     );
     instance.on('response', (_c, _s, _b, ms) => latencies.push(ms));
@@ -61,8 +61,8 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 const pct = (values, p) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))];
 
 async function handOffUnderLoad(redisUrl) {
-  const modes = ['in-process', 'after-response', 'before-response'];
-  const figures = Object.fromEntries(modes.map((mode) => [mode, { rps: [], stored: [], peak: [], p50: [], p99: [] }]));
+  const modes = ['bare', 'in-process', 'after-response', 'before-response'];
+  const figures = Object.fromEntries(modes.map((mode) => [mode, { rps: [], stored: [], peak: [], p50: [], p99: [], alone: [] }]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const mode of modes) {
       const server = await startServer({ mode, redisUrl, queueName: `bench-${randomUUID().slice(0, 8)}` });
@@ -72,23 +72,28 @@ async function handOffUnderLoad(redisUrl) {
       const { result, latencies } = await run(server.url, SECONDS);
       const during = await server.ask('sample');
       const wall = (performance.now() - started) / 1000;
+      // One connection: the response time of a request alone, where the Redis round trip of 'before-response' shows.
+      const alone = await run(server.url, Math.max(2, SECONDS / 3), 1);
       const f = figures[mode];
       f.rps.push(result.requests.total / wall);
       f.stored.push((during.stored - before.stored) / wall);
       f.peak.push(during.peak);
       f.p50.push(pct(latencies, 0.5));
       f.p99.push(pct(latencies, 0.99));
+      f.alone.push(pct(alone.latencies, 0.5));
       server.child.send('exit');
       await once(server.child, 'exit');
     }
   }
-  const bare = median(figures['in-process'].rps);
+  const bare = median(figures.bare.rps);
+  const ms = (value) => `${value.toFixed(2)} ms`;
   for (const mode of modes) {
     const f = figures[mode];
+    const what = mode === 'bare' || mode === 'in-process' ? 'tasks run' : 'lists stored';
     console.log(
-      `${mode}: ${median(f.rps).toFixed(0)} req/s (${(median(f.rps) / bare).toFixed(2)}x in-process), ` +
-        `${mode === 'in-process' ? 'tasks run' : 'lists stored'} ${median(f.stored).toFixed(0)}/s, most tasks waiting to be stored ${median(f.peak)}, ` +
-        `latency p50 ${median(f.p50)} ms p99 ${median(f.p99)} ms (medians of ${ROUNDS} rounds of ${SECONDS} s, 50 connections)`,
+      `${mode}: ${median(f.rps).toFixed(0)} req/s (${(median(f.rps) / bare).toFixed(2)}x bare), ${what} ${median(f.stored).toFixed(0)}/s, ` +
+        `most tasks waiting to be stored ${median(f.peak)}; 50 connections p50 ${ms(median(f.p50))}, p99 ${ms(median(f.p99))}; ` +
+        `one connection p50 ${ms(median(f.alone))} (medians of ${ROUNDS} interleaved rounds of ${SECONDS} s)`,
     );
   }
 }

@@ -137,8 +137,9 @@ const WHERE = 'backgroundTasks()';
 
 /**
  * maxQueued when a runner is set and the option is not: tasks waiting to be stored sit in memory, so a frozen Redis
- * must become 503s, not a growing heap. 10,000 held tasks are a few MB and about a second of this machine's
- * hand-off rate, far above what a healthy Redis leaves waiting (bench/results.md).
+ * must become 503s, not a growing heap. A held one-task list is about 1.4 KB in the BullMQ runner (plus the
+ * middleware's own per-task cost): a few tens of MB at most, far above the few hundred a healthy Redis leaves waiting
+ * (bench/results.md).
  */
 export const MAX_QUEUED_WITH_RUNNER = 10_000;
 
