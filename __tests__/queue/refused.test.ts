@@ -172,6 +172,24 @@ describeWithRedis('lists Redis never takes, long lists, and the retry backoff', 
     expect((await ran).map((o) => o.job.data.args[0])).toEqual(['after0']);
   });
 
+  test('flush() of a list Redis refuses rejects at once with that reason (not at the enqueue deadline); nothing is counted', async () => {
+    const { runner, bg, http } = app(redis.url);
+    http.post('/flush', async (_req, res) => {
+      res.locals.background.addTask(note, `big${'x'.repeat(2_000_000)}`);
+      try {
+        await res.locals.background.flush();
+        res.json({ ok: true });
+      } catch (error) {
+        res.status(503).json({ message: (error as Error).message });
+      }
+    });
+    const { body } = await request(http).post('/flush').expect(503);
+    expect(body.message).toMatch(/never stored in Redis: Redis refused it, not a connection failure.*Protocol error: invalid bulk length/);
+    await settled(bg);
+    expect(bg.stats()).toMatchObject({ queued: 0, succeeded: 0, failed: 0 });
+    expect(runner.stats()).toMatchObject({ buffered: 0, givenUp: 1 });
+  });
+
   test(`a list of 10,000 tasks is stored (as one job, over ${LONGEST_CHAIN} tasks) and a worker runs it in order`, async () => {
     const { queueName, runner, bg, failures, http, worker } = app(redis.url);
     await request(http).post('/add?n=10000&arg=t').expect(200);
