@@ -54,7 +54,7 @@ export class Scheduler implements RunOwner {
   /** Aborted when drain() gives up: the queue runner then gives up the lists it holds, not yet stored. Made at the first hand-off. */
   #giveUp: AbortController | undefined;
   /** Who observes this middleware's tasks (status records, the dashboard, the test kit); while nobody does, no entries are made. */
-  readonly feed = new TaskFeed();
+  readonly feed: TaskFeed;
   /** The status records (the status option), an observer of the feed; undefined while the option is off. */
   readonly status: StatusStore | undefined;
   /** The throttles of tasks that report progress, while they run. */
@@ -62,6 +62,7 @@ export class Scheduler implements RunOwner {
 
   constructor(settings: Settings) {
     this.#settings = settings;
+    this.feed = new TaskFeed(settings.runner);
     this.#outcomes = new Outcomes(settings.onError);
     this.#policies = new Policies({
       timeout: settings.timeout,
