@@ -53,9 +53,9 @@ const CLOSE_BOUND_MS = 2000;
 /** Redis's default `proto-max-bulk-len` (512 MB): the largest argument it takes, until the server says otherwise. */
 const DEFAULT_MAX_BULK = 512 * 1024 * 1024;
 /**
- * How many held lists one resend sends together (auto-pipelined into one write). Lists that arrive while a send
- * is under way wait for the next one, so a batch must hold what a busy web process adds meanwhile: 64 let the
- * buffer grow by thousands of tasks at saturation.
+ * How many held lists one resend sends together (auto-pipelined into one write). Lists that arrive while a resend
+ * is under way wait for the next one, so a batch must hold what a busy web process adds meanwhile, or a backlog
+ * left by an outage never drains under load.
  */
 const BATCH = 1000;
 
