@@ -20,6 +20,10 @@ const flaky = defineTask('flaky', (arg: string) => {
   if (arg.startsWith('fail')) throw new Error(`task ${arg} failed`);
 });
 
+/** Why Redis refused a 2 MB argument: its error reply, or (the connection cut first) the size the runner checks. */
+const REFUSED_FOR_SIZE =
+  /Protocol error: invalid bulk length|a job's data is \d+ bytes, more than this Redis takes \(proto-max-bulk-len 1048576\)/;
+
 /** A redis-server of this file's own, with a small proto-max-bulk-len (1 MB, Redis's smallest) so that a 2 MB argument is refused. */
 class SmallRedis {
   url = '';
@@ -145,7 +149,7 @@ describeWithRedis('lists Redis never takes, long lists, and the retry backoff', 
   }
 
   test.each([
-    ['one task (a plain job: Redis answers with an error)', 1],
+    ['one task (a plain job)', 1],
     ['a chain of three (a flow: Redis drops the connection)', 3],
   ])('a payload over proto-max-bulk-len, %s: given up at once, reported, counted failed; a later list is stored', async (_, n) => {
     const { runner, bg, failures, http, worker } = app(redis.url);
@@ -160,9 +164,8 @@ describeWithRedis('lists Redis never takes, long lists, and the retry backoff', 
       expect(info).toMatchObject({ name: 'note', where: 'queue' });
       expect(error).toMatchObject({ name: 'EnqueueError', code: 'ERR_BACKGROUND_TASKS_ENQUEUE' });
       expect(error.message).toMatch(/never stored in Redis: Redis refused it, not a connection failure/);
-      expect(error.message).toMatch(
-        n === 1 ? /Protocol error: invalid bulk length/ : /more than this Redis takes \(proto-max-bulk-len 1048576\)/,
-      );
+      // Redis answers the oversized argument with an error and closes the connection: the command hears one or the other.
+      expect(error.message).toMatch(REFUSED_FOR_SIZE);
       expect(error.message).not.toContain('xxxxxxxx'); // never the argument
     }
     expect(lines.filter((line) => line.includes('gave up'))).toEqual([
@@ -184,7 +187,8 @@ describeWithRedis('lists Redis never takes, long lists, and the retry backoff', 
       }
     });
     const { body } = await request(http).post('/flush').expect(503);
-    expect(body.message).toMatch(/never stored in Redis: Redis refused it, not a connection failure.*Protocol error: invalid bulk length/);
+    expect(body.message).toMatch(/never stored in Redis: Redis refused it, not a connection failure/);
+    expect(body.message).toMatch(REFUSED_FOR_SIZE);
     await settled(bg);
     expect(bg.stats()).toMatchObject({ queued: 0, succeeded: 0, failed: 0 });
     expect(runner.stats()).toMatchObject({ buffered: 0, givenUp: 1 });
