@@ -24,6 +24,13 @@ const CONNECTION_MESSAGE =
   /Stream isn't writeable|Connection is closed|Command aborted due to connection close|Command timed out|max retries per request|Socket closed unexpectedly/i;
 
 /**
+ * ioredis Cluster's words for a cluster it cannot reach as a whole: no node answers, its slots cannot be read, or
+ * it keeps redirecting while a failover moves slots. A resend after it settles can succeed.
+ */
+const CLUSTER_MESSAGE =
+  /Too many Cluster redirections|Cluster isn't ready|Cluster is disconnected|None of startup nodes is available|Node is disconnected|Failed to refresh slots cache/i;
+
+/**
  * True when `error` says that the connection to Redis failed (not connected, refused, reset, closed, no answer
  * within the enqueue deadline) or that Redis is briefly unable to answer (CLUSTERDOWN, LOADING, TRYAGAIN,
  * MASTERDOWN, READONLY during a failover): trying the same list again later can succeed. False for anything else,
@@ -37,8 +44,8 @@ export function isConnectionFailure(error: unknown): boolean {
   if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
   if (typeof message !== 'string') return false;
   if (name === 'ReplyError') return TRANSIENT_REPLY.test(message);
-  if (name === 'MaxRetriesPerRequestError') return true;
-  return CONNECTION_MESSAGE.test(message);
+  if (name === 'MaxRetriesPerRequestError' || name === 'ClusterAllFailedError') return true;
+  return CONNECTION_MESSAGE.test(message) || CLUSTER_MESSAGE.test(message);
 }
 
 /** The error of a try that got no answer within the enqueue deadline: a connection failure (ETIMEDOUT). */
