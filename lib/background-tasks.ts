@@ -4,7 +4,7 @@ import onFinished from 'on-finished';
 import { invalid, received } from './check.js';
 import { debug, describeError, pathOf, warn } from './report.js';
 import type { Resume, Scheduler } from './scheduler.js';
-import type { Origin, Task } from './task.js';
+import { ORIGIN, type Origin, type OriginSource, type Task } from './task.js';
 import { captureContext } from './task-context.js';
 
 const OPEN = 0; // the response has not finished: tasks wait
@@ -15,7 +15,7 @@ const IDLE = 2; // finished and drained: a new task starts a run of its own
  * The tasks of one response, at `res.locals.background`. Shared by every middleware and handler
  * of the request; its tasks run one after another, in the order added, once the response is finished.
  */
-export class BackgroundTasks {
+export class BackgroundTasks implements OriginSource {
   readonly #scheduler: Scheduler;
   // Held only until the response finishes, so that a pending task does not keep them alive.
   #req: IncomingMessage | undefined;
@@ -55,7 +55,8 @@ export class BackgroundTasks {
     const scheduler = this.#scheduler;
     // Observers (status records, the dashboard, the test kit) need the request; unobserved, nothing is read.
     const origin = scheduler.observed ? this.#where() : undefined;
-    let task = scheduler.admit(fn as Task['fn'], args, first ? noContext : captureContext, origin);
+    let task = scheduler.admit(fn as Task['fn'], args, first ? noContext : captureContext, origin, this);
+    if (task === undefined) return; // taken by flow control: deduplicated, or debounced apart from the list
     if (scheduler.captureCallSite) task = withCallSite(task, this.addTask);
     if (this.#tasks === undefined) {
       this.#tasks = [task];
@@ -80,6 +81,11 @@ export class BackgroundTasks {
       invalid(`waitUntil(promise): argument "promise" must be a promise; received ${received(promise)}`);
     }
     this.#scheduler.watch(promise, this.#where());
+  }
+
+  /** @internal Where this list's tasks come from, for a task that runs apart from it (debounced). */
+  [ORIGIN](): Origin {
+    return this.#where();
   }
 
   #where(): Origin {

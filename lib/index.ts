@@ -1,6 +1,16 @@
 // The package's entry point: re-exports only.
 export { BackgroundTasks } from './background-tasks.js';
-export { type Backoff, type DefinedTask, defineTask, type TaskDefinition, type TaskOptions } from './define-task.js';
+export {
+  type Backoff,
+  type ConcurrencyOptions,
+  type DedupeOptions,
+  type DefinedTask,
+  defineTask,
+  type KeyFunction,
+  type RateLimitOptions,
+  type TaskDefinition,
+  type TaskOptions,
+} from './define-task.js';
 export {
   type BackgroundTasksErrorCode,
   BackgroundTasksFullError,
@@ -9,10 +19,12 @@ export {
   EnqueueError,
   InvalidArgumentError,
   NotInTaskError,
+  RetryAfterError,
   TaskTimeoutError,
   ThreadPoolClosedError,
   ThreadTaskNotFoundError,
 } from './errors.js';
+export { parseRetryAfter, retryAfter } from './flow/retry-after.js';
 export { type BackgroundTasksMiddleware, backgroundTasks } from './middleware.js';
 export type { BackgroundTasksOptions, ErrorHandler, SkipPredicate, SkipRequest, SkipResponse } from './options.js';
 export type { Stats, TaskInfo } from './outcomes.js';
@@ -22,3 +34,4 @@ export type { EnqueueOptions, QueuedTask, QueueRunner } from './queue-runner.js'
 export type { DrainOptions, DrainResult } from './scheduler.js';
 export { taskId, taskProgress, taskSignal } from './task-context.js';
 export type { TaskState } from './task-events.js';
+export type { DeduplicatedContext } from './tracing.js';

@@ -5,6 +5,11 @@ import type { TaskDefinition } from './define-task.js';
 export interface QueuedTask {
   readonly definition: TaskDefinition;
   readonly args: readonly unknown[];
+  /**
+   * For a task defined with `dedupe`: the queue's deduplication id (a hash of the name and key, never the key), the
+   * ttl in ms, and whether it debounces. Such a task always comes alone in its list (BullMQ refuses deduplication in a chain).
+   */
+  readonly dedupe?: { readonly id: string; readonly ttl: number; readonly debounce: boolean };
 }
 
 /** What the scheduler tells a queue about one response's tasks. */

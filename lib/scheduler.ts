@@ -4,19 +4,21 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkArgs } from './args-check.js';
 import { invalid, parseDeadline } from './check.js';
-import { definitionOf } from './define-task.js';
+import { definitionOf, type TaskDefinition } from './define-task.js';
 import { BackgroundTasksFullError, DrainDeadlineError } from './errors.js';
+import { type FlowControl, type FlowKeys, hashedKey } from './flow/flow-control.js';
 import type { Settings, SkipRequest, SkipResponse } from './options.js';
 import { appendCallSite, Outcomes, type Stats, type TaskInfo } from './outcomes.js';
 import type { Where } from './place.js';
 import { holdPlatform } from './platform.js';
 import { Policies } from './policy.js';
-import type { QueueRunner } from './queue-runner.js';
+import type { QueuedTask, QueueRunner } from './queue-runner.js';
 import { debug, describeError, pathOf, warn } from './report.js';
 import { type RunOwner, type Status, TaskRun } from './run-task.js';
-import { type Origin, type Task, taskName } from './task.js';
+import { ORIGIN, type Origin, type OriginSource, type Task, taskName } from './task.js';
+import { captureContext } from './task-context.js';
 import { type TaskEntry, TaskFeed, type TaskState } from './task-events.js';
-import { traceEnqueue, tracingEnqueues } from './tracing.js';
+import { deduplicatedChannel, traceDeduplicated, traceEnqueue, tracingEnqueues } from './tracing.js';
 
 /** Called with whether the list goes on (false: a task failed under stopOnError) once an asynchronous task has settled. */
 export type Resume = (proceed: boolean) => void;
@@ -42,6 +44,8 @@ export class Scheduler implements RunOwner {
   readonly #slotWaiters: Array<() => void> = [];
   /** Aborted when drain() gives up: the queue runner then gives up the lists it holds, not yet stored. Made at the first hand-off. */
   #giveUp: AbortController | undefined;
+  /** The task kinds holding debounced tasks now or before, for drain() to run them at once. */
+  readonly #debouncing = new Set<FlowControl<Task>>();
   /** Who observes this middleware's tasks (status records, the dashboard, the test kit); while nobody does, no entries are made. */
   readonly feed = new TaskFeed();
 
@@ -54,6 +58,7 @@ export class Scheduler implements RunOwner {
       threadsOption: 'backgroundTasks({ threads })',
       where: 'addTask()',
       queued: settings.runner !== undefined,
+      debounced: (task) => this.#runApart(task),
     });
   }
 
@@ -75,7 +80,13 @@ export class Scheduler implements RunOwner {
    * Checks a new task and counts it as queued; throws (and the task is not accepted) when it is not fit to run
    * where it would run, or when maxQueued is reached. `context` is read only once the task is accepted.
    */
-  admit(fn: Task['fn'], args: readonly unknown[], context: () => AsyncResource | undefined, origin?: Origin): Task {
+  admit(
+    fn: Task['fn'],
+    args: readonly unknown[],
+    context: () => AsyncResource | undefined,
+    origin?: Origin,
+    list?: OriginSource,
+  ): Task | undefined {
     const settings = this.#settings;
     const policy = this.#policies.of(fn);
     // The common case (a plain in-process task, no checks) reads no name at all.
@@ -89,8 +100,26 @@ export class Scheduler implements RunOwner {
       if (settings.checkArgs) checkArgs(name, args, 'json');
       policy.place.admit?.(name, args);
     }
+    const flow = policy.flow;
+    let keys: FlowKeys | undefined;
+    if (flow !== undefined) {
+      keys = flow.keysOf(args);
+      if (keys.dedupe !== undefined && this.#deduplicated(flow, keys.dedupe, args, list)) return undefined;
+    }
     if (this.#outcomes.queued >= settings.maxQueued) throw new BackgroundTasksFullError(settings.maxQueued);
     this.#outcomes.queued++;
+    if (flow !== undefined) return this.#held(flow, keys as FlowKeys, this.#accepted(fn, args, context, origin, policy), list);
+    return this.#accepted(fn, args, context, origin, policy);
+  }
+
+  #accepted(
+    fn: Task['fn'],
+    args: readonly unknown[],
+    context: () => AsyncResource | undefined,
+    origin: Origin | undefined,
+    policy: Task['policy'],
+  ): Task {
+    const settings = this.#settings;
     if (origin === undefined) return { fn, args, context: context(), policy, id: undefined, entry: undefined };
     const entry: TaskEntry = {
       id: randomUUID(),
@@ -112,6 +141,58 @@ export class Scheduler implements RunOwner {
     };
     this.feed.added(entry);
     return { fn, args, context: context(), policy, id: undefined, entry };
+  }
+
+  /**
+   * An add of a key that is already pending: 'drop' adds nothing; 'debounce' gives the pending task these arguments
+   * (and this add's context and origin) and starts its quiet again. Counted, and published on its own channel.
+   */
+  #deduplicated(flow: FlowControl<Task>, key: string, args: readonly unknown[], list: OriginSource | undefined): boolean {
+    const mode = flow.definition.dedupe?.mode ?? 'drop';
+    if (mode === 'drop') {
+      if (flow.drop?.existing(key) === undefined) return false;
+    } else {
+      const pending = flow.debounce?.pending(key);
+      if (pending === undefined) return false;
+      const origin = list?.[ORIGIN]() ?? pending.origin;
+      flow.debounce?.hold(key, { ...pending, args, context: captureContext(), origin });
+    }
+    this.#outcomes.deduplicated++;
+    if (deduplicatedChannel.hasSubscribers) traceDeduplicated(flow.definition.name, mode, list?.[ORIGIN]() ?? { method: '', url: '' });
+    if (debug.enabled) debug('task %s deduplicated (%s)', flow.definition.name, mode);
+    return true;
+  }
+
+  /** A new task of a kind with flow control: its keys kept with it; a 'drop' key held, a 'debounce' one held apart from its list. */
+  #held(flow: FlowControl<Task>, keys: FlowKeys, accepted: Task, list: OriginSource | undefined): Task | undefined {
+    const task: Task = { ...accepted, keys };
+    const key = keys.dedupe;
+    if (key === undefined) return task;
+    if (flow.debounce === undefined) {
+      flow.drop?.hold(key, task);
+      return task;
+    }
+    // Run apart from its list, from a timer: it needs its own context and origin.
+    const origin = list?.[ORIGIN]() ?? { method: '', url: '' };
+    flow.debounce.hold(key, { ...task, context: task.context ?? captureContext(), origin });
+    this.#debouncing.add(flow);
+    return undefined;
+  }
+
+  /** A debounced task whose key has been quiet for its ttl: run here, or handed to the queue, on its own. */
+  #runApart(task: Task): void {
+    const origin = task.origin ?? { method: '', url: '' };
+    if (this.#settings.runner !== undefined) {
+      this.handOff([task], origin).catch(internalError);
+      return;
+    }
+    this.run(task, origin, ignore);
+  }
+
+  /** A task of a dedupe key is no longer pending ('drop': its key stays taken for the rest of its ttl). */
+  #released(task: Task): void {
+    const key = task.keys?.dedupe;
+    if (key !== undefined) task.policy.flow?.drop?.done(key, task);
   }
 
   /** Whether addTask should make entries for observers (it then passes the request's origin to admit()). */
@@ -138,6 +219,7 @@ export class Scheduler implements RunOwner {
   /** A queued task that will not run (its response was skipped, or an earlier task failed under stopOnError). */
   skip(task: Task, origin: Origin, why: string): void {
     if (task.entry !== undefined) this.#ended(task.entry, 'skipped', undefined, 0);
+    if (task.policy.flow !== undefined) this.#released(task);
     if (debug.enabled) this.#outcomes.skip(true, taskName(task), `${origin.method} ${pathOf(origin.url)}`, why);
     else this.#outcomes.skip(true, '', '', why);
   }
@@ -148,6 +230,18 @@ export class Scheduler implements RunOwner {
    * task then holds one promise reaction instead of a chain of promises.
    */
   run(task: Task, origin: Origin, resume: Resume): boolean | undefined {
+    const flow = task.policy.flow;
+    // A task waiting for its rate window or its key's slot holds no slot of the middleware meanwhile.
+    if (flow !== undefined && flow.gated && !flow.enter(task.keys as FlowKeys, () => this.#passed(task, origin, resume))) return undefined;
+    return this.#slot(task, origin, resume);
+  }
+
+  #passed(task: Task, origin: Origin, resume: Resume): void {
+    const proceed = this.#slot(task, origin, resume);
+    if (proceed !== undefined) resume(proceed);
+  }
+
+  #slot(task: Task, origin: Origin, resume: Resume): boolean | undefined {
     if (this.#slotsInUse < this.#settings.concurrency) {
       this.#slotsInUse++;
       return this.#start(task, origin, resume);
@@ -161,6 +255,7 @@ export class Scheduler implements RunOwner {
 
   #start(task: Task, origin: Origin, resume: Resume): boolean | undefined {
     this.#outcomes.started(1, true);
+    task.policy.flow?.started(task.keys as FlowKeys);
     const run = new TaskRun(task, this, origin, resume);
     const entry = task.entry;
     if (entry !== undefined) {
@@ -184,6 +279,11 @@ export class Scheduler implements RunOwner {
   #finished(run: TaskRun): boolean {
     this.#releaseSlot();
     const { status, origin, task } = run;
+    const flow = task.policy.flow;
+    if (flow !== undefined) {
+      flow.ended(task.keys as FlowKeys);
+      this.#released(task);
+    }
     if (status !== 'succeeded' && task.callSite !== undefined) appendCallSite(run.error, task.callSite);
     const info =
       status !== 'succeeded' || debug.enabled ? infoOf(taskName(task), origin, run.attempts, task.policy.place.where) : undefined;
@@ -226,6 +326,17 @@ export class Scheduler implements RunOwner {
    * drain() waits for them; then each counts as succeeded, or as failed when the runner gave them up.
    */
   handOff(tasks: readonly Task[], origin: Origin): Promise<void> {
+    // BullMQ refuses deduplication inside a chain: a task with a dedupe key is a job of its own, the others keep their chain.
+    if (tasks.length > 1 && tasks.some((task) => task.keys?.dedupe !== undefined)) {
+      const chained = tasks.filter((task) => task.keys?.dedupe === undefined);
+      const apart = tasks.filter((task) => task.keys?.dedupe !== undefined);
+      const lists = chained.length === 0 ? apart.map((task) => [task]) : [chained, ...apart.map((task) => [task])];
+      return Promise.all(lists.map((list) => this.#handOff(list, origin))).then(() => undefined);
+    }
+    return this.#handOff(tasks, origin);
+  }
+
+  #handOff(tasks: readonly Task[], origin: Origin): Promise<void> {
     const runner = this.#settings.runner as QueueRunner;
     const outcomes = this.#outcomes;
     const started = debug.enabled ? performance.now() : 0;
@@ -233,6 +344,7 @@ export class Scheduler implements RunOwner {
       outcomes.started(tasks.length, true);
       const said = status === 'succeeded' ? 'enqueued' : undefined;
       for (const task of tasks) {
+        if (task.policy.flow !== undefined) this.#released(task);
         if (status !== 'succeeded' && task.callSite !== undefined) appendCallSite(error, task.callSite);
         outcomes.record(status, error, infoOf(taskName(task), origin, 1, 'queue'), started, said);
         const entry = task.entry;
@@ -251,7 +363,7 @@ export class Scheduler implements RunOwner {
     const signal = this.#giveUp.signal;
     const enqueue = (from: Origin): Promise<void> => {
       try {
-        const queued = tasks.map((task) => ({ definition: definitionOf(task.fn)!, args: task.args }));
+        const queued = tasks.map((task) => queuedTask(task));
         return runner.enqueue(queued, { stopOnError: this.#settings.stopOnError, timeout: this.#settings.timeout, origin: from, signal });
       } catch (error) {
         return Promise.reject(error);
@@ -299,6 +411,8 @@ export class Scheduler implements RunOwner {
   drain(options?: DrainOptions): Promise<DrainResult> {
     // Bad options throw here, synchronously, like every other bad argument.
     const timeout = parseDeadline('drain()', options, Number.POSITIVE_INFINITY);
+    // Shutting down is no time to wait for quiet: debounced tasks run (or go to the queue) now.
+    for (const flow of this.#debouncing) flow.debounce?.flush();
     const outcomes = this.#outcomes;
     if (outcomes.pending === 0) return Promise.resolve({ drained: true, pending: 0 });
     debug('drain: waiting for %d tasks', outcomes.pending);
@@ -317,6 +431,26 @@ export class Scheduler implements RunOwner {
       return { drained, pending: drained ? 0 : left };
     });
   }
+}
+
+/** What the queue runner gets of a task: its definition and arguments, and for a dedupe key, BullMQ's deduplication (a hash, never the key). */
+function queuedTask(task: Task): QueuedTask {
+  const definition = definitionOf(task.fn) as TaskDefinition;
+  const key = task.keys?.dedupe;
+  const dedupe = definition.dedupe;
+  if (key === undefined || dedupe === undefined) return { definition, args: task.args };
+  return {
+    definition,
+    args: task.args,
+    dedupe: { id: hashedKey(definition.name, key), ttl: dedupe.ttl, debounce: dedupe.mode === 'debounce' },
+  };
+}
+
+function ignore(): void {}
+
+/** Running apart from a list never throws by design; if it ever does, say so rather than leave an unhandled rejection. */
+function internalError(error: unknown): void {
+  warn(`internal error, please report it: ${describeError(error)}`);
 }
 
 function infoOf(name: string, origin: Origin, attempts: number, where: Where): TaskInfo {
