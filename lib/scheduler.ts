@@ -232,7 +232,7 @@ export class Scheduler implements RunOwner {
   run(task: Task, origin: Origin, resume: Resume): boolean | undefined {
     const flow = task.policy.flow;
     // A task waiting for its rate window or its key's slot holds no slot of the middleware meanwhile.
-    if (flow !== undefined && flow.gated && !flow.enter(task.keys as FlowKeys, () => this.#passed(task, origin, resume))) return undefined;
+    if (flow?.gated && !flow.enter(task.keys as FlowKeys, () => this.#passed(task, origin, resume))) return undefined;
     return this.#slot(task, origin, resume);
   }
 
