@@ -3,7 +3,8 @@ import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { parseDeadline } from '../check.js';
 import { settlesWithin } from '../deadline.js';
 import { definitionOf } from '../define-task.js';
-import { CloseDeadlineError, TaskTimeoutError } from '../errors.js';
+import { CloseDeadlineError, InvalidArgumentError, TaskTimeoutError } from '../errors.js';
+import { retryAfterOf } from '../flow/retry-after.js';
 import { Outcomes } from '../outcomes.js';
 import { Policies } from '../policy.js';
 import { asError, debug, describeError, warn } from '../report.js';
@@ -11,6 +12,7 @@ import { type RunOwner, type Status, TaskRun } from '../run-task.js';
 import type { Origin, Task } from '../task.js';
 import { bullmqConnection } from './connection.js';
 import { readTaskJobData, type TaskJobData, traceparentOf } from './job-data.js';
+import { QueueLimits, type SlotLease } from './limits.js';
 import { parseWorkerOptions, type RunWorkerOptions, type WorkerSettings, type WorkerTaskInfo } from './options.js';
 
 /** Counters since the worker started; `running` is now. */
@@ -51,6 +53,8 @@ export interface TaskWorker {
 }
 
 const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
+/** The backoff type a job is given, in this worker's memory only, when its task threw retryAfter(ms): BullMQ then asks backoffStrategy, which answers ms. */
+const RETRY_AFTER_BACKOFF = 'express-background-tasks.retry-after';
 /** After the deadline, how long tasks that heed their signal get to hand their jobs back (one Redis round trip each) and BullMQ's close() to end. */
 const HANDBACK_GRACE_MS = 250;
 /** Then, the most a forced stop of a stuck BullMQ worker may take (its steps are local and quick unless Redis is gone). */
@@ -64,6 +68,8 @@ class QueueWorker implements TaskWorker, RunOwner {
   /** One attempt per BullMQ attempt: BullMQ does the retries and the backoff. */
   readonly #policies: Policies;
   readonly #outcomes: Outcomes<WorkerTaskInfo>;
+  /** rateLimit and concurrency across workers, in Redis (a connection opened at the first limited job). */
+  readonly #limits: QueueLimits;
   #lastLogged = '';
   #closing: Promise<WorkerCloseResult> | undefined;
 
@@ -82,7 +88,15 @@ class QueueWorker implements TaskWorker, RunOwner {
       concurrency: settings.concurrency,
       lockDuration: settings.lockDuration,
       stalledInterval: settings.stalledInterval,
+      // Called by BullMQ for the backoff type above only: the wait the task asked for.
+      settings: { backoffStrategy: (_attempts: number, _type?: string, error?: Error) => retryAfterOf(error) ?? 0 },
       ...(settings.prefix === undefined ? {} : { prefix: settings.prefix }),
+    });
+    this.#limits = new QueueLimits({
+      connection: settings.connection,
+      queueName: settings.queueName,
+      prefix: settings.prefix,
+      leaseMs: settings.lockDuration,
     });
     this.worker.on('error', (error) => this.#connectionTrouble(error));
     this.worker.on('active', (job) => {
@@ -104,8 +118,19 @@ class QueueWorker implements TaskWorker, RunOwner {
           'start it with the defineTask() of that name in its tasks option',
       );
     }
+    const definition = definitionOf(fn)!;
+    // Limits first: a job that must wait goes back to the queue delayed (DelayedError), holding no worker slot.
+    let lease: SlotLease | undefined;
+    if (definition.rateLimit !== undefined || definition.concurrency !== undefined) {
+      try {
+        lease = await this.#limits.enter(job, token, definition, data.args);
+      } catch (error) {
+        if (error instanceof InvalidArgumentError) throw new UnrecoverableError(error.message);
+        throw error;
+      }
+    }
     // The task's own timeout, else the one the web process sent with the job.
-    const policy = this.#policies.ofDefinition(definitionOf(fn)!, data.timeout ?? Number.POSITIVE_INFINITY);
+    const policy = this.#policies.ofDefinition(definition, data.timeout ?? Number.POSITIVE_INFINITY);
     // attemptsBefore: BullMQ counts the attempts (retries and redeliveries), so that traces number them as it does.
     const task: Task = { fn, args: data.args, context: undefined, policy, id: data.id, attemptsBefore: job.attemptsMade };
     const outcomes = this.#outcomes;
@@ -118,6 +143,7 @@ class QueueWorker implements TaskWorker, RunOwner {
         else outcomes.track(started);
       });
       if (run.status === 'succeeded') return null; // no return value: it would be stored in Redis
+      if (retryAfterOf(run.error) !== undefined) job.opts.backoff = { type: RETRY_AFTER_BACKOFF, delay: 0 };
       if (run.cancelled && token !== undefined) {
         // Stopped by close(): back to the queue as if never taken, without using up an attempt.
         await job.moveToWait(token);
@@ -127,6 +153,7 @@ class QueueWorker implements TaskWorker, RunOwner {
     } finally {
       if (run !== undefined) outcomes.untrack(run);
       outcomes.stopped(1);
+      await lease?.release();
     }
   }
 
@@ -211,8 +238,12 @@ class QueueWorker implements TaskWorker, RunOwner {
       abandoned = this.#outcomes.active;
       return new CloseDeadlineError(ms);
     };
-    if (await this.#outcomes.settleBy(closed, timeout, deadline)) return { drained: true, abandoned: 0 };
+    if (await this.#outcomes.settleBy(closed, timeout, deadline)) {
+      await settlesWithin(this.#limits.close(), FORCE_STOP_BOUND_MS);
+      return { drained: true, abandoned: 0 };
+    }
     if (!(await settlesWithin(closed, HANDBACK_GRACE_MS))) await settlesWithin(this.#forceStop(), FORCE_STOP_BOUND_MS);
+    await settlesWithin(this.#limits.close(), FORCE_STOP_BOUND_MS);
     debug('queue %s: worker closed at its deadline; %d jobs abandoned', this.#settings.queueName, abandoned);
     return { drained: false, abandoned };
   }
