@@ -2,7 +2,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer } from 'node:http';
 import request from 'supertest';
-import { defineTask, parseRetryAfter, RetryAfterError, retryAfter } from '../lib/index.js';
+import { defineTask, parseRetryAfter, RetryAfterError, retryAfter, type TaskHandle } from '../lib/index.js';
 import { appWith, byStatus, captureDebug, close, collectErrors, type Deferred, deferred, listen, sendAll, settled } from './helpers.js';
 
 /** A real server for bursts of concurrent requests; closed by the test. */
@@ -12,10 +12,16 @@ async function serve(app: import('express').Express): Promise<{ port: number; st
   return { port, stop: () => close(server) };
 }
 
-/** Checks the sliding-window property on recorded starts: no `limit + 1` starts within `per` ms (1 ms for the clock's grain). */
+/**
+ * The scheduler records a start just before it calls the task, which records its own: on a loaded machine the process
+ * can be put aside between the two. The window is checked on the tasks' records with this much slack.
+ */
+const START_SLACK_MS = 15;
+
+/** Checks the sliding-window property on recorded starts: no `limit + 1` starts within `per` ms (less the slack). */
 function slidingWindowHolds(starts: readonly number[], limit: number, per: number): boolean {
   for (let i = 0; i + limit < starts.length; i++) {
-    if ((starts[i + limit] as number) - (starts[i] as number) < per - 1) return false;
+    if ((starts[i + limit] as number) - (starts[i] as number) < per - START_SLACK_MS) return false;
   }
   return true;
 }
@@ -75,6 +81,33 @@ describe('dedupe: drop', () => {
     gate.resolve();
     await settled(bg);
     expect(runs).toBe(1);
+  });
+
+  it("a deduplicated add returns the first task's handle: deduplicated, with its id and its status", async () => {
+    const gate = deferred();
+    const handles: TaskHandle[] = [];
+    const task = defineTask(
+      'status-drop',
+      async (_id: string) => {
+        await gate.promise;
+      },
+      { dedupe: { key: (id) => id, ttl: 60_000 } },
+    );
+    const { app, bg } = appWith({ status: true }, (_req, res) => {
+      handles.push(res.locals.background.addTask(task, 'k'));
+      res.end();
+    });
+    await request(app).post('/');
+    await request(app).post('/');
+    const [first, second] = handles as [TaskHandle, TaskHandle];
+    expect(first.deduplicated).toBe(false);
+    expect(second.deduplicated).toBe(true);
+    expect(second.id).toBe(first.id);
+    expect((await second.status())?.state).toMatch(/queued|running/);
+    gate.resolve();
+    expect((await second.settled()).state).toBe('succeeded');
+    await settled(bg);
+    expect(bg.stats()).toMatchObject({ succeeded: 1, deduplicated: 1 });
   });
 
   it('after the ttl, a new add of the key runs again', async () => {
@@ -146,40 +179,40 @@ describe('dedupe: debounce', () => {
       { dedupe: { key: (user) => user, ttl: 40, mode: 'debounce' } },
     );
     const order: string[] = [];
+    const handles: Array<{ id: string; deduplicated: boolean }> = [];
     const { app, bg } = appWith({}, (req, res) => {
-      res.locals.background.addTask(reindex, String(req.query.user), Number(req.query.edit));
+      // A burst: `count` adds within one handler, so that all come within the ttl however loaded the machine is.
+      for (let i = 0; i < Number(req.query.count ?? 1); i++) {
+        handles.push(res.locals.background.addTask(reindex, String(req.query.user), Number(req.query.edit) + i));
+      }
       res.locals.background.addTask(() => {
         order.push(`list ${String(req.query.edit)}`);
       });
       res.end();
     });
-    const server = await serve(app);
-    try {
-      const paths = Array.from({ length: 50 }, (_, i) => `/?user=a&edit=${i}`);
-      // One request at a time, so that "the last" is well defined.
-      await sendAll(server.port, paths, { inFlight: 1 });
-      await request(app).post('/?user=b&edit=7');
-      await done.get('a')?.promise;
-      await done.get('b')?.promise;
-      await settled(bg);
-      expect(runs.sort()).toEqual([
-        ['a', 49],
-        ['b', 7],
-      ]);
-      // The other tasks of each list ran, without waiting for the debounce.
-      expect(order).toHaveLength(51);
-      expect(bg.stats()).toMatchObject({ succeeded: 51 + 2, deduplicated: 49, queued: 0 });
-      // A new burst after the run is a new run.
-      done.set('a', deferred());
-      await request(app).post('/?user=a&edit=100');
-      await done.get('a')?.promise;
-      expect(runs.filter(([user]) => user === 'a')).toEqual([
-        ['a', 49],
-        ['a', 100],
-      ]);
-    } finally {
-      await server.stop();
-    }
+    await request(app).post('/?user=a&edit=0&count=50');
+    // The first add's handle is the pending task's; the 49 later ones are deduplicated onto it.
+    expect(handles.filter((h) => !h.deduplicated)).toHaveLength(1);
+    expect(new Set(handles.map((h) => h.id)).size).toBe(1);
+    await request(app).post('/?user=b&edit=7');
+    await done.get('a')?.promise;
+    await done.get('b')?.promise;
+    await settled(bg);
+    expect(runs.sort()).toEqual([
+      ['a', 49],
+      ['b', 7],
+    ]);
+    // The other task of each list ran, without waiting for the debounce.
+    expect(order).toHaveLength(2);
+    expect(bg.stats()).toMatchObject({ succeeded: 2 + 2, deduplicated: 49, queued: 0 });
+    // A new burst after the run is a new run.
+    done.set('a', deferred());
+    await request(app).post('/?user=a&edit=100');
+    await done.get('a')?.promise;
+    expect(runs.filter(([user]) => user === 'a')).toEqual([
+      ['a', 49],
+      ['a', 100],
+    ]);
   });
 
   it('drain() runs a pending debounced task at once rather than wait for quiet, and counts it as queued until then', async () => {
@@ -254,7 +287,7 @@ describe('rateLimit', () => {
       () => {
         starts.push(performance.now());
       },
-      { rateLimit: { limit: 2, per: 50 } },
+      { rateLimit: { limit: 2, per: 150 } },
     );
     const { app, bg } = appWith({}, (_req, res) => {
       for (let i = 0; i < 3; i++) res.locals.background.addTask(t);
@@ -263,7 +296,7 @@ describe('rateLimit', () => {
     await Promise.all([request(app).post('/'), request(app).post('/'), request(app).post('/')]);
     await settled(bg);
     expect(starts).toHaveLength(9);
-    expect(slidingWindowHolds(starts, 2, 50)).toBe(true);
+    expect(slidingWindowHolds(starts, 2, 150)).toBe(true);
   });
 
   it('nothing is dropped under drain(): a deadline leaves the waiting tasks pending, and they all run', async () => {

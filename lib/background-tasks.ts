@@ -6,6 +6,7 @@ import { debug, describeError, pathOf, warn } from './report.js';
 import type { Resume, Scheduler } from './scheduler.js';
 import { ORIGIN, type Origin, type OriginSource, type Task } from './task.js';
 import { captureContext } from './task-context.js';
+import type { TaskHandle } from './task-handle.js';
 
 const OPEN = 0; // the response has not finished: tasks wait
 const DRAINING = 1; // tasks are running one after another
@@ -30,6 +31,8 @@ export class BackgroundTasks implements OriginSource {
   #resume: Resume | undefined;
   /** Tells a serverless platform the list is done (Vercel's waitUntil, or the platformWaitUntil option). */
   #releasePlatform: (() => void) | undefined;
+  /** The request's owner (the status option's owner(req)), asked once while the request is at hand. */
+  #owner: string | undefined;
 
   /** @internal Made by the middleware; apps use `res.locals.background`. */
   constructor(scheduler: Scheduler, req: IncomingMessage, res: ServerResponse) {
@@ -40,11 +43,12 @@ export class BackgroundTasks implements OriginSource {
 
   /**
    * Adds a task to run after the response is finished: `fn(...args)`, sync or async, with the arguments
-   * exactly as given, in the AsyncLocalStorage context of this call.
+   * exactly as given, in the AsyncLocalStorage context of this call. Returns the task's handle: its `id`, and with
+   * the `status` option its record (`status()`, `settled()`).
    * @throws TypeError when `fn` is not a function (or, with a queue runner, not a defineTask() task, or its args are not JSON-safe)
    * @throws BackgroundTasksFullError when maxQueued tasks are already waiting
    */
-  addTask<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): void {
+  addTask<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): TaskHandle {
     if (typeof fn !== 'function') {
       invalid(`addTask(fn, ...args): argument "fn" must be a function; received ${received(fn)}`);
     }
@@ -55,8 +59,11 @@ export class BackgroundTasks implements OriginSource {
     const scheduler = this.#scheduler;
     // Observers (status records, the dashboard, the test kit) need the request; unobserved, nothing is read.
     const origin = scheduler.observed ? this.#where() : undefined;
-    let task = scheduler.admit(fn as Task['fn'], args, first ? noContext : captureContext, origin, this);
-    if (task === undefined) return; // taken by flow control: deduplicated, or debounced apart from the list
+    // The owner is asked while the request is at hand (it is let go once the response finishes).
+    if (scheduler.owners !== undefined && this.#req !== undefined) this.#owner = scheduler.ownerOf(this.#req);
+    let task = scheduler.admit(fn as Task['fn'], args, first ? noContext : captureContext, origin, this.#owner, this);
+    // Taken by flow control: deduplicated onto a pending task, or debounced apart from the list.
+    if (task === undefined) return scheduler.apartHandle();
     if (scheduler.captureCallSite) task = withCallSite(task, this.addTask);
     if (this.#tasks === undefined) {
       this.#tasks = [task];
@@ -70,6 +77,7 @@ export class BackgroundTasks implements OriginSource {
     } else {
       this.#tasks.push(task);
     }
+    return scheduler.handle(task);
   }
 
   /**

@@ -51,6 +51,11 @@ export interface TaskOptions<A extends unknown[] = unknown[]> {
   readonly rateLimit?: RateLimitOptions<A>;
   /** At most `limit` running at once, per key when given; the middleware's own `concurrency` still caps all tasks. */
   readonly concurrency?: ConcurrencyOptions<A>;
+  /**
+   * Keep the return value on the task's status record (`record.result`; the `status` option): it must be
+   * JSON-serializable and at most 64 KiB as JSON, else the record gets none and a line says why. Default false.
+   */
+  readonly result?: boolean;
 }
 
 /** What defineTask() recorded; read once, when a task is accepted (see policy.ts). */
@@ -63,6 +68,7 @@ export interface TaskDefinition {
   readonly dedupe: Required<DedupeOptions> | undefined;
   readonly rateLimit: RateLimitOptions | undefined;
   readonly concurrency: ConcurrencyOptions | undefined;
+  readonly result: boolean;
 }
 
 /** A task made with defineTask(): call it like `fn`, or pass it to `addTask` with type-checked arguments. */
@@ -82,6 +88,7 @@ const TASK_OPTIONS = {
   dedupe: (value: unknown) => checkDedupe(value),
   rateLimit: (value: unknown) => checkRateLimit(value),
   concurrency: (value: unknown) => checkConcurrency(value),
+  result: (value: unknown) => checkBoolean(WHERE, 'result', value, { fallback: false }),
 };
 
 /** A nested options object: its keys, each unknown one refused with the list of known ones. */

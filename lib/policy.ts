@@ -18,6 +18,8 @@ export interface TaskPolicy {
   readonly place: Place;
   /** The kind's dedupe, rate limit and slots per key in this middleware; undefined (one field read) for most tasks. */
   readonly flow: FlowControl<Task> | undefined;
+  /** Whether its return value is kept on its status record (defineTask's `result: true`). */
+  readonly result: boolean;
 }
 
 /** What a middleware (or worker) adds to every task's own definition. */
@@ -58,6 +60,7 @@ export class Policies {
       timeout: defaults.timeout,
       place: eventLoop,
       flow: undefined,
+      result: false,
     });
   }
 
@@ -77,6 +80,7 @@ export class Policies {
       timeout: definition.timeout ?? timeout,
       place: definition.thread && this.#defaults.queued !== true ? this.#threads(definition.name) : eventLoop,
       flow: this.#flow(definition),
+      result: definition.result,
     });
     if (timeout === this.#defaults.timeout) this.#defined.set(definition, policy);
     return policy;

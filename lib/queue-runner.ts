@@ -1,7 +1,8 @@
 // The contract between the scheduler and a queue (such as BullMQ) that runs tasks in other processes.
 import type { TaskDefinition } from './define-task.js';
+import type { FoundRecord } from './task-record.js';
 
-/** One task as a queue receives it: a defineTask name and JSON-safe arguments. */
+/** One task as a queue receives it: a defineTask name, JSON-safe arguments, and its id. */
 export interface QueuedTask {
   readonly definition: TaskDefinition;
   readonly args: readonly unknown[];
@@ -10,6 +11,13 @@ export interface QueuedTask {
    * ttl in ms, and whether it debounces. Such a task always comes alone in its list (BullMQ refuses deduplication in a chain).
    */
   readonly dedupe?: { readonly id: string; readonly ttl: number; readonly debounce: boolean };
+  /**
+   * The task's id (the handle's, and taskId()'s in the worker): a queue should use it as its job id, so that a
+   * resend of the same list is idempotent and any process can read the task's status by it.
+   */
+  readonly id: string;
+  /** The owner of the request that added it (the status option's owner(req)), for the status records; never shown to clients. */
+  readonly owner?: string | undefined;
 }
 
 /** What the scheduler tells a queue about one response's tasks. */
@@ -25,7 +33,15 @@ export interface EnqueueOptions {
    * the list, not yet stored, stops trying and rejects. Absent: the list is never given up from this side.
    */
   readonly signal?: AbortSignal;
+  /**
+   * With the status option: how long, in ms, a finished task should stay readable by record() (its ttl). Absent:
+   * the runner keeps finished tasks as its own options say.
+   */
+  readonly keepFor?: number;
 }
+
+/** A record as a queue runner reads it (the error's message included; the middleware hides it unless exposeErrors). */
+export type QueueRecord = FoundRecord;
 
 /**
  * Hands one response's tasks to a queue, to run in the order given. Resolves once they are stored; rejects when
@@ -38,4 +54,14 @@ export interface EnqueueOptions {
  */
 export interface QueueRunner {
   enqueue(tasks: readonly QueuedTask[], options: EnqueueOptions): Promise<void>;
+  /**
+   * Optional, for the status option: the stored task's record as the queue knows it (state, attempts, progress,
+   * result, times), read by any process sharing the queue; undefined when the queue has no such task.
+   */
+  record?(id: string): Promise<QueueRecord | undefined>;
+  /**
+   * Optional, for live status: calls `changed` whenever the stored task may have changed (and once when the watch
+   * is ready); the caller reads record() again. Returns the function that stops watching.
+   */
+  watch?(id: string, changed: () => void): () => void;
 }

@@ -1,13 +1,12 @@
 // App-wide for one middleware: admitting tasks (checks, maxQueued, policy), concurrency slots, the queue hand-off, drain().
 import type { AsyncResource } from 'node:async_hooks';
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkArgs } from './args-check.js';
 import { invalid, parseDeadline } from './check.js';
 import { definitionOf, type TaskDefinition } from './define-task.js';
 import { BackgroundTasksFullError, DrainDeadlineError } from './errors.js';
 import { type FlowControl, type FlowKeys, hashedKey } from './flow/flow-control.js';
-import type { Settings, SkipRequest, SkipResponse } from './options.js';
+import type { OwnerOf, Settings, SkipRequest, SkipResponse } from './options.js';
 import { appendCallSite, Outcomes, type Stats, type TaskInfo } from './outcomes.js';
 import type { Where } from './place.js';
 import { holdPlatform } from './platform.js';
@@ -15,9 +14,13 @@ import { Policies } from './policy.js';
 import type { QueuedTask, QueueRunner } from './queue-runner.js';
 import { debug, describeError, pathOf, warn } from './report.js';
 import { type RunOwner, type Status, TaskRun } from './run-task.js';
-import { ORIGIN, type Origin, type OriginSource, type Task, taskName } from './task.js';
+import { StatusStore } from './status-store.js';
+import { newTaskId, ORIGIN, type Origin, type OriginSource, type Task, taskIdOf, taskName } from './task.js';
 import { captureContext } from './task-context.js';
 import { type TaskEntry, TaskFeed, type TaskState } from './task-events.js';
+import { Handle } from './task-handle.js';
+import { keptResult } from './task-record.js';
+import { PROGRESS_WINDOW_MS, Throttle } from './throttle.js';
 import { deduplicatedChannel, traceDeduplicated, traceEnqueue, tracingEnqueues } from './tracing.js';
 
 /** Called with whether the list goes on (false: a task failed under stopOnError) once an asynchronous task has settled. */
@@ -46,8 +49,14 @@ export class Scheduler implements RunOwner {
   #giveUp: AbortController | undefined;
   /** The task kinds holding debounced tasks now or before, for drain() to run them at once. */
   readonly #debouncing = new Set<FlowControl<Task>>();
+  /** What the last add that admit() took apart from its list is about, for apartHandle(). */
+  #apart: { task: Task; deduplicated: boolean } | undefined;
   /** Who observes this middleware's tasks (status records, the dashboard, the test kit); while nobody does, no entries are made. */
   readonly feed = new TaskFeed();
+  /** The status records (the status option), an observer of the feed; undefined while the option is off. */
+  readonly status: StatusStore | undefined;
+  /** The throttles of tasks that report progress, while they run. */
+  readonly #progress = new Map<TaskEntry, Throttle>();
 
   constructor(settings: Settings) {
     this.#settings = settings;
@@ -60,6 +69,38 @@ export class Scheduler implements RunOwner {
       queued: settings.runner !== undefined,
       debounced: (task) => this.#runApart(task),
     });
+    this.status = settings.status === undefined ? undefined : new StatusStore(settings.status, settings.runner);
+    if (this.status !== undefined) this.feed.observe(this.status);
+  }
+
+  /** The status option's owner(req), when it has one: addTask then asks for the owner of its request. */
+  get owners(): OwnerOf | undefined {
+    return this.#settings.status?.owner;
+  }
+
+  /** The owner of a request, checked: owner(req) must give a string or undefined (a throw reaches addTask's caller). */
+  ownerOf(req: IncomingMessage): string | undefined {
+    const owners = this.#settings.status?.owner;
+    const owner = owners === undefined ? undefined : owners(req as SkipRequest);
+    if (owner !== undefined && typeof owner !== 'string') {
+      invalid(`backgroundTasks(): option "status.owner" must return a string or undefined; it returned ${typeof owner}`);
+    }
+    return owner;
+  }
+
+  /** The handle addTask returns for an accepted task. */
+  handle(task: Task): Handle {
+    return new Handle(task, this.status);
+  }
+
+  /**
+   * The handle for the add admit() just took apart from its list (it answered undefined): the pending task's, marked
+   * deduplicated when the add added nothing. Read at once by addTask, in the same synchronous call.
+   */
+  apartHandle(): Handle {
+    const { task, deduplicated } = this.#apart as { task: Task; deduplicated: boolean };
+    this.#apart = undefined;
+    return new Handle(task, this.status, deduplicated);
   }
 
   /** Where this middleware's lists go: a queue, or undefined to run them here. Decided once, with the options. */
@@ -85,6 +126,7 @@ export class Scheduler implements RunOwner {
     args: readonly unknown[],
     context: () => AsyncResource | undefined,
     origin?: Origin,
+    owner?: string,
     list?: OriginSource,
   ): Task | undefined {
     const settings = this.#settings;
@@ -108,8 +150,8 @@ export class Scheduler implements RunOwner {
     }
     if (this.#outcomes.queued >= settings.maxQueued) throw new BackgroundTasksFullError(settings.maxQueued);
     this.#outcomes.queued++;
-    if (flow !== undefined) return this.#held(flow, keys as FlowKeys, this.#accepted(fn, args, context, origin, policy), list);
-    return this.#accepted(fn, args, context, origin, policy);
+    if (flow !== undefined) return this.#held(flow, keys as FlowKeys, this.#accepted(fn, args, context, origin, owner, policy), list);
+    return this.#accepted(fn, args, context, origin, owner, policy);
   }
 
   #accepted(
@@ -117,16 +159,19 @@ export class Scheduler implements RunOwner {
     args: readonly unknown[],
     context: () => AsyncResource | undefined,
     origin: Origin | undefined,
+    owner: string | undefined,
     policy: Task['policy'],
   ): Task {
     const settings = this.#settings;
     if (origin === undefined) return { fn, args, context: context(), policy, id: undefined, entry: undefined };
+    const id = newTaskId();
     const entry: TaskEntry = {
-      id: randomUUID(),
+      id,
       name: policy.name ?? (fn.name || 'anonymous'),
       where: settings.runner === undefined ? policy.place.where : 'queue',
       method: origin.method,
       path: pathOf(origin.url),
+      owner,
       state: 'queued',
       attempts: 0,
       progress: undefined,
@@ -140,7 +185,7 @@ export class Scheduler implements RunOwner {
       abort: undefined,
     };
     this.feed.added(entry);
-    return { fn, args, context: context(), policy, id: undefined, entry };
+    return { fn, args, context: context(), policy, id, entry };
   }
 
   /**
@@ -149,14 +194,18 @@ export class Scheduler implements RunOwner {
    */
   #deduplicated(flow: FlowControl<Task>, key: string, args: readonly unknown[], list: OriginSource | undefined): boolean {
     const mode = flow.definition.dedupe?.mode ?? 'drop';
+    let existing: Task | undefined;
     if (mode === 'drop') {
-      if (flow.drop?.existing(key) === undefined) return false;
+      existing = flow.drop?.existing(key);
+      if (existing === undefined) return false;
     } else {
-      const pending = flow.debounce?.pending(key);
-      if (pending === undefined) return false;
-      const origin = list?.[ORIGIN]() ?? pending.origin;
-      flow.debounce?.hold(key, { ...pending, args, context: captureContext(), origin });
+      existing = flow.debounce?.pending(key);
+      if (existing === undefined) return false;
+      const origin = list?.[ORIGIN]() ?? existing.origin;
+      // The same task (its id, its entry) with this add's arguments, context and origin.
+      flow.debounce?.hold(key, { ...existing, args, context: captureContext(), origin });
     }
+    this.#apart = { task: existing, deduplicated: true };
     this.#outcomes.deduplicated++;
     if (deduplicatedChannel.hasSubscribers) traceDeduplicated(flow.definition.name, mode, list?.[ORIGIN]() ?? { method: '', url: '' });
     if (debug.enabled) debug('task %s deduplicated (%s)', flow.definition.name, mode);
@@ -169,13 +218,18 @@ export class Scheduler implements RunOwner {
     const key = keys.dedupe;
     if (key === undefined) return task;
     if (flow.debounce === undefined) {
+      // Its id now: later adds get its handle, and the list may run a copy of it (captureCallSite).
+      taskIdOf(task);
       flow.drop?.hold(key, task);
       return task;
     }
-    // Run apart from its list, from a timer: it needs its own context and origin.
+    // Run apart from its list, from a timer: it needs its own context and origin, and its id now (copies share it).
+    taskIdOf(task);
     const origin = list?.[ORIGIN]() ?? { method: '', url: '' };
-    flow.debounce.hold(key, { ...task, context: task.context ?? captureContext(), origin });
+    const held: Task = { ...task, context: task.context ?? captureContext(), origin };
+    flow.debounce.hold(key, held);
     this.#debouncing.add(flow);
+    this.#apart = { task: held, deduplicated: false };
     return undefined;
   }
 
@@ -289,7 +343,11 @@ export class Scheduler implements RunOwner {
       status !== 'succeeded' || debug.enabled ? infoOf(taskName(task), origin, run.attempts, task.policy.place.where) : undefined;
     this.#outcomes.record(status, run.error, info, run.started);
     this.#outcomes.stopped(1);
-    if (task.entry !== undefined) this.#ended(task.entry, status, run.error, run.attempts);
+    const entry = task.entry;
+    if (entry !== undefined) {
+      if (run.value !== undefined) entry.result = keptResult(taskName(task), run.value);
+      this.#ended(entry, status, run.error, run.attempts);
+    }
     return status === 'succeeded' || !this.#settings.stopOnError;
   }
 
@@ -301,13 +359,22 @@ export class Scheduler implements RunOwner {
     this.feed.changed(entry);
   }
 
-  /** @internal The task's code called taskProgress(). */
+  /**
+   * @internal The task's code called taskProgress(). The entry always holds the latest value; observers hear of it
+   * at most once per PROGRESS_WINDOW_MS, so that a tight loop of taskProgress() costs a field write; the final state
+   * carries the final value.
+   */
   taskProgressed(run: TaskRun, value: number, message: string | undefined): void {
     const entry = run.task.entry;
     if (entry === undefined || entry.state !== 'running') return;
     entry.progress = value;
     entry.message = message;
-    this.feed.changed(entry);
+    let throttle = this.#progress.get(entry);
+    if (throttle === undefined) {
+      throttle = new Throttle(PROGRESS_WINDOW_MS, () => this.feed.changed(entry));
+      this.#progress.set(entry, throttle);
+    }
+    throttle.push();
   }
 
   /** An observed task reached its final state: the last change observers hear of. */
@@ -317,6 +384,10 @@ export class Scheduler implements RunOwner {
     entry.attempts = attempts;
     entry.finishedAt = Date.now();
     entry.abort = undefined;
+    if (this.#progress.size > 0) {
+      this.#progress.get(entry)?.stop();
+      this.#progress.delete(entry);
+    }
     this.feed.changed(entry);
   }
 
@@ -364,7 +435,14 @@ export class Scheduler implements RunOwner {
     const enqueue = (from: Origin): Promise<void> => {
       try {
         const queued = tasks.map((task) => queuedTask(task));
-        return runner.enqueue(queued, { stopOnError: this.#settings.stopOnError, timeout: this.#settings.timeout, origin: from, signal });
+        const status = this.#settings.status;
+        return runner.enqueue(queued, {
+          stopOnError: this.#settings.stopOnError,
+          timeout: this.#settings.timeout,
+          origin: from,
+          signal,
+          ...(status === undefined ? {} : { keepFor: status.ttl }),
+        });
       } catch (error) {
         return Promise.reject(error);
       }
@@ -438,10 +516,10 @@ function queuedTask(task: Task): QueuedTask {
   const definition = definitionOf(task.fn) as TaskDefinition;
   const key = task.keys?.dedupe;
   const dedupe = definition.dedupe;
-  if (key === undefined || dedupe === undefined) return { definition, args: task.args };
+  const queued: QueuedTask = { definition, args: task.args, id: taskIdOf(task), owner: task.entry?.owner };
+  if (key === undefined || dedupe === undefined) return queued;
   return {
-    definition,
-    args: task.args,
+    ...queued,
     dedupe: { id: hashedKey(definition.name, key), ttl: dedupe.ttl, debounce: dedupe.mode === 'debounce' },
   };
 }

@@ -22,6 +22,8 @@ export interface TaskEntry {
   /** The request that added it: its method and path (never the query string). */
   readonly method: string;
   readonly path: string;
+  /** Who the adding request belongs to (the status option's owner(req)); undefined without one. */
+  readonly owner: string | undefined;
   state: TaskState;
   /** Attempts made so far (retries raise it while the task stays running). */
   attempts: number;
