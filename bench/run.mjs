@@ -27,6 +27,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { BENCH_DIR, killAll, pinLoadGenerator, pinning, serverSettings } from './lib/child.mjs';
+import { savedFlowSection, spliceFlowSection } from './lib/flow-section.mjs';
 import { renderRuns } from './lib/report-md.mjs';
 import { renderSvg } from './lib/report-svg.mjs';
 
@@ -220,7 +221,10 @@ async function main() {
       return [runs.length === 1 ? f : { ...f, label: `Node ${run.node}: ${f.label}`, value: f.value ?? Number.NaN }];
     }),
   );
-  writeFileSync(path.join(dir, 'results.md'), renderRuns(runs, { svgName: 'results.svg' }));
+  // The flow-rate section (bench/flow-rate.mjs, run apart) is kept from its saved run.
+  const flow = savedFlowSection(BENCH_DIR);
+  const markdown = renderRuns(runs, { svgName: 'results.svg' });
+  writeFileSync(path.join(dir, 'results.md'), flow === '' ? markdown : spliceFlowSection(markdown, flow));
   writeFileSync(path.join(dir, 'results.svg'), renderSvg({ figures: bars, subtitle }));
 
   log('\nSummary');

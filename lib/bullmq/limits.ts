@@ -7,21 +7,23 @@ import type { Connection } from './connection.js';
 
 /**
  * The sliding window of one rate key, with its waiting jobs in order. KEYS: starts (zset: start time), waiting (zset:
- * arrival number), the arrival counter, last seen (hash). A job starts only when the window has room and it is the first
- * waiting (so that jobs of a key start in the order they first asked); else the answer is how long to wait, in ms. A
- * waiting job not seen for `stale` ms (its worker died, the job was removed) loses its place. Redis's clock is the one
- * clock for every worker.
+ * arrival number), the arrival counter, due (hash: when each waiting job said it would be back). A job starts when the
+ * window has room for it counting the jobs ahead of it, or has room and the job's foretold turn has come (a job ahead
+ * that is late does not hold back the ones behind it); so jobs of a key start in about the order they first asked.
+ * Else the answer is how long to wait, in ms: until the start that frees its place is `per` old, so that a waiting job
+ * comes back when its turn comes rather than polling. A waiting job not back `late` ms
+ * after it said (its worker died, the job was removed) loses its place. Redis's clock is the one clock for every worker.
  */
 const RATE_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local id, limit, per, stale = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local id, limit, per, late = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - per)
 while true do
   local head = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
   if not head or head == id then break end
-  local seen = tonumber(redis.call('HGET', KEYS[4], head) or '0')
-  if now - seen <= stale then break end
+  local due = tonumber(redis.call('HGET', KEYS[4], head) or '0')
+  if now - due <= late then break end
   redis.call('ZREM', KEYS[2], head)
   redis.call('HDEL', KEYS[4], head)
 end
@@ -29,28 +31,30 @@ local count = redis.call('ZCARD', KEYS[1])
 local rank = redis.call('ZRANK', KEYS[2], id)
 if not rank then
   rank = redis.call('ZCARD', KEYS[2])
-  if rank > 0 or count >= limit then
+  if rank + count >= limit then
     redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), id)
   end
 end
-local keep = per + stale
-if rank == 0 and count < limit then
+local keep = per * 2 + late
+local due = tonumber(redis.call('HGET', KEYS[4], id) or 'inf')
+-- Room for it behind the jobs ahead of it, or its turn (as foretold when it was told to wait) has come.
+if rank + count < limit or (count < limit and due <= now) then
   redis.call('ZREM', KEYS[2], id)
   redis.call('HDEL', KEYS[4], id)
   redis.call('ZADD', KEYS[1], now, id .. ':' .. now)
   for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], keep) end
   return 0
 end
-redis.call('HSET', KEYS[4], id, now)
-for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], keep) end
-local wait = per
-local index = count - limit + rank
-if index >= 0 and index < count then
-  local start = redis.call('ZRANGE', KEYS[1], index, index, 'WITHSCORES')
-  wait = tonumber(start[2]) + per - now
+local place = rank + count - limit
+local wait = per * math.floor(place / limit)
+if count > 0 then
+  local start = redis.call('ZRANGE', KEYS[1], place % count, place % count, 'WITHSCORES')
+  wait = tonumber(start[2]) + per * (math.floor(place / count) + 1) - now
 end
 if wait < 1 then wait = 1 end
-if wait > per then wait = per end
+redis.call('HSET', KEYS[4], id, now + wait)
+keep = keep + wait
+for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], keep) end
 return wait
 `;
 
