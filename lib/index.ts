@@ -38,7 +38,7 @@ export type {
 export type { Stats, TaskInfo } from './outcomes.js';
 export type { ThreadPool, Where } from './place.js';
 export type { PlatformWaitUntil } from './platform.js';
-export type { EnqueueOptions, QueuedTask, QueueRecord, QueueRunner } from './queue-runner.js';
+export type { EnqueueOptions, FailedQueueJob, QueuedTask, QueueJobCounts, QueueRecord, QueueRunner } from './queue-runner.js';
 export type { DrainOptions, DrainResult } from './scheduler.js';
 export { type AuthorizeRecord, type TaskStatusRouter, type TaskStatusRouterOptions, taskStatusRouter } from './status-router.js';
 export { taskId, taskProgress, taskSignal } from './task-context.js';

@@ -17,7 +17,8 @@ export interface SkipRequest extends IncomingMessage {
   readonly originalUrl: string;
   readonly path: string;
   readonly baseUrl: string;
-  readonly params: Record<string, string>;
+  /** Express 5 types a wildcard parameter as an array. */
+  readonly params: Record<string, string | string[]>;
   readonly query: Record<string, unknown>;
   // biome-ignore lint/suspicious/noExplicitAny: Express types the parsed body as any.
   readonly body: any;

@@ -64,4 +64,33 @@ export interface QueueRunner {
    * is ready); the caller reads record() again. Returns the function that stops watching.
    */
   watch?(id: string, changed: () => void): () => void;
+  /** Optional, for the dashboard: how many jobs the queue holds in each state. */
+  jobCounts?(): Promise<QueueJobCounts>;
+  /** Optional, for the dashboard: the latest failed jobs, newest first, at most `limit` (never their arguments). */
+  failedJobs?(limit: number): Promise<readonly FailedQueueJob[]>;
+  /** Optional, for the dashboard's retry action: moves a failed job back to waiting; false when no failed job has that id. */
+  retryJob?(id: string): Promise<boolean>;
+}
+
+/** A queue's jobs by state. */
+export interface QueueJobCounts {
+  readonly waiting: number;
+  readonly active: number;
+  readonly delayed: number;
+  readonly failed: number;
+  readonly completed: number;
+}
+
+/** A failed job as the dashboard shows it: what and when, never its arguments. */
+export interface FailedQueueJob {
+  readonly id: string;
+  /** The defineTask name. */
+  readonly name: string;
+  /** When it failed (ms since the epoch), if known. */
+  readonly failedAt: number | undefined;
+  readonly attempts: number;
+  /** The error's message, as the queue stored it. */
+  readonly reason: string;
+  /** The last attempt's stack, if the queue stored one. */
+  readonly stack: string | undefined;
 }

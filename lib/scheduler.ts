@@ -52,7 +52,7 @@ export class Scheduler implements RunOwner {
   /** What the last add that admit() took apart from its list is about, for apartHandle(). */
   #apart: { task: Task; deduplicated: boolean } | undefined;
   /** Who observes this middleware's tasks (status records, the dashboard, the test kit); while nobody does, no entries are made. */
-  readonly feed = new TaskFeed();
+  readonly feed: TaskFeed;
   /** The status records (the status option), an observer of the feed; undefined while the option is off. */
   readonly status: StatusStore | undefined;
   /** The throttles of tasks that report progress, while they run. */
@@ -60,6 +60,7 @@ export class Scheduler implements RunOwner {
 
   constructor(settings: Settings) {
     this.#settings = settings;
+    this.feed = new TaskFeed(settings.runner);
     this.#outcomes = new Outcomes(settings.onError);
     this.#policies = new Policies({
       timeout: settings.timeout,
