@@ -76,7 +76,17 @@ function analyse(all) {
   }
   // The steady rate: after the first window's burst of LIMIT, starts per second.
   const steady = (inRun.length - LIMIT) / (SECONDS - PER / 1000);
-  return { started: inRun.length, mostInWindow: most, steadyPerSecond: Math.round(steady * 10) / 10 };
+  // The shortest time in which limit + 1 starts happened: at least `per` when the limit held.
+  let shortest = Number.POSITIVE_INFINITY;
+  for (let i = 0; i + LIMIT < inRun.length; i++) shortest = Math.min(shortest, inRun[i + LIMIT] - inRun[i]);
+  const perSecond = Array.from({ length: SECONDS }, (_, k) => inRun.filter((t) => t >= t0 + k * 1000 && t < t0 + (k + 1) * 1000).length);
+  return {
+    started: inRun.length,
+    mostInWindow: most,
+    shortestSpan: Math.round(shortest * 10) / 10,
+    steadyPerSecond: Math.round(steady * 10) / 10,
+    perSecond,
+  };
 }
 
 async function waitFor(ms) {
@@ -126,12 +136,34 @@ async function acrossWorkers(redis, mode, label) {
     const id = randomUUID();
     return { name: 'limited', data: { ...data, id }, opts: { jobId: id, removeOnComplete: true, removeOnFail: true } };
   });
+  // Ours records each start it grants in a sorted set that keeps the last `per` ms: sampled often enough, it gives
+  // every start as Redis saw it, the clock the limit is kept by.
+  const { hashedKey } = require(path.join(BENCH, '..', 'dist/flow/flow-control.js'));
+  const { Redis } = require('ioredis');
+  const sampler = new Redis(redis.url);
+  const startsKey = `bull:${queueName}:ebt:rate:${hashedKey('limited', '')}:starts`;
+  const granted = new Map();
+  let sampling = mode === 'worker';
+  const sample = async () => {
+    while (sampling) {
+      const flat = await sampler.zrange(startsKey, 0, -1, 'WITHSCORES');
+      for (let i = 0; i < flat.length; i += 2) granted.set(flat[i], Number(flat[i + 1]));
+      await waitFor(200);
+    }
+  };
+  const sampled = sample();
   for (let i = 0; i < jobs.length; i += 500) await queue.addBulk(jobs.slice(i, i + 500));
   await waitFor(SECONDS * 1000 + 1500);
+  sampling = false;
+  await sampled;
+  sampler.disconnect();
   for (const w of workers) w.stop();
   await queue.close();
   const result = analyse([...workers[0].starts, ...workers[1].starts]);
-  return { label, ...result, perWorker: workers.map((w) => w.starts.length) };
+  const atRedis = granted.size === 0 ? undefined : analyse([...granted.values()]);
+  const redisFigures =
+    atRedis === undefined ? {} : { mostInWindowAtRedis: atRedis.mostInWindow, shortestSpanAtRedis: atRedis.shortestSpan };
+  return { label, ...result, perWorker: workers.map((w) => w.starts.length), ...redisFigures };
 }
 
 const rows = [await inProcess()];

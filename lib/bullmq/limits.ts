@@ -45,12 +45,15 @@ if rank + count < limit or (count < limit and due <= now) then
   for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], keep) end
   return 0
 end
-local place = rank + count - limit
-local wait = per * math.floor(place / limit)
-if count > 0 then
-  local start = redis.call('ZRANGE', KEYS[1], place % count, place % count, 'WITHSCORES')
-  wait = tonumber(start[2]) + per * (math.floor(place / count) + 1) - now
+-- The window has \`limit\` lanes: \`room\` of them free now, the others free when their start is \`per\` old; a job at
+-- rank r takes lane r % limit, in the lane's round r // limit (each round \`per\` later).
+local room = limit - count
+local lane = rank % limit
+local base = now
+if lane >= room then
+  base = tonumber(redis.call('ZRANGE', KEYS[1], lane - room, lane - room, 'WITHSCORES')[2]) + per
 end
+local wait = base + per * math.floor(rank / limit) - now
 if wait < 1 then wait = 1 end
 redis.call('HSET', KEYS[4], id, now + wait)
 keep = keep + wait
