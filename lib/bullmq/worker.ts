@@ -130,7 +130,13 @@ class QueueWorker implements TaskWorker, RunOwner {
       }
     }
     // The task's own timeout, else the one the web process sent with the job.
-    const policy = this.#policies.ofDefinition(definition, data.timeout ?? Number.POSITIVE_INFINITY);
+    let policy: Task['policy'];
+    try {
+      policy = this.#policies.ofDefinition(definition, data.timeout ?? Number.POSITIVE_INFINITY);
+    } catch (error) {
+      await lease?.release(); // a slot taken for a job that cannot run
+      throw error;
+    }
     // attemptsBefore: BullMQ counts the attempts (retries and redeliveries), so that traces number them as it does.
     const task: Task = { fn, args: data.args, context: undefined, policy, id: data.id, attemptsBefore: job.attemptsMade };
     const outcomes = this.#outcomes;
