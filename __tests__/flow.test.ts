@@ -299,6 +299,27 @@ describe('rateLimit', () => {
     expect(slidingWindowHolds(starts, 2, 150)).toBe(true);
   });
 
+  it('the wait is queued time: a task timeout starts with the attempt, and a skipped response skips its waiting tasks', async () => {
+    const ran: number[] = [];
+    const t = defineTask(
+      'rate-timeout',
+      async (n: number) => {
+        ran.push(n);
+      },
+      // Each task waits up to 300 ms for its window, far past its 100 ms timeout: only the attempt is timed.
+      { rateLimit: { limit: 1, per: 150 }, timeout: 100 },
+    );
+    const { app, bg } = appWith({}, (req, res) => {
+      for (let n = 0; n < 3; n++) res.locals.background.addTask(t, n);
+      res.status(Number(req.query.status ?? 200)).end();
+    });
+    await request(app).post('/');
+    await request(app).post('/?status=500');
+    await settled(bg);
+    expect(ran).toEqual([0, 1, 2]);
+    expect(bg.stats()).toMatchObject({ succeeded: 3, timedOut: 0, skipped: 3 });
+  });
+
   it('nothing is dropped under drain(): a deadline leaves the waiting tasks pending, and they all run', async () => {
     const ran: number[] = [];
     const t = defineTask(

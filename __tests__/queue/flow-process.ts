@@ -23,6 +23,9 @@ const tasks = [
   defineTask('reindex', (user: string) => print({ event: 'run', task: 'reindex', arg: user, pid: process.pid }), {
     dedupe: { key: (user) => user, ttl: 60_000 },
   }),
+  defineTask('reindex-short', (user: string) => print({ event: 'run', task: 'reindex-short', arg: user, at: now() }), {
+    dedupe: { key: (user) => user, ttl: 300 },
+  }),
   defineTask('reindex-debounced', (user: string, edit: number) => print({ event: 'run', task: 'reindex-debounced', arg: user, edit }), {
     dedupe: { key: (user) => user, ttl: 400, mode: 'debounce' },
   }),

@@ -83,6 +83,20 @@ describeWithRedis('flow control on the queue (two webs, two workers)', () => {
     expect(runs).toHaveLength(2);
   }, 30_000);
 
+  test('drop: after the ttl, a new add of the key runs again (from either web process)', async () => {
+    const [a, b] = ports as [number, number];
+    await sendAll(a, [add('reindex-short', 'u1')]);
+    const [first] = await collect(workers, 'run', 'reindex-short', 1);
+    // Adds keep coming, alternately from each web process, until one is let through: only once the ttl has passed.
+    let turn = 0;
+    while (messages(workers, 'run', 'reindex-short').length < 2) {
+      await sendAll(turn++ % 2 === 0 ? b : a, [add('reindex-short', 'u1')]);
+    }
+    const runs = (await collect(workers, 'run', 'reindex-short', 2)).sort((x, y) => (x.at as number) - (y.at as number));
+    expect(runs[0]).toEqual(first);
+    expect((runs[1]?.at as number) - (first?.at as number)).toBeGreaterThanOrEqual(300 - START_LATENCY_MS);
+  }, 30_000);
+
   test('debounce: a burst across two web processes runs once, with the last arguments', async () => {
     const [a, b] = ports as [number, number];
     await sendAll(
