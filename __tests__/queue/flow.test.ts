@@ -121,6 +121,10 @@ describeWithRedis('flow control on the queue (two webs, two workers)', () => {
       ['u2', 0],
     ]);
     expect(runs).toHaveLength(2);
+    // Once it ran, a new add of the key is a new burst: it runs again.
+    await sendAll(b, [add('reindex-debounced', 'u1', 99)]);
+    const again = await collect(workers, 'run', 'reindex-debounced', 3);
+    expect(again.map((m) => [m.arg, m.edit])).toContainEqual(['u1', 99]);
   }, 30_000);
 
   test('rateLimit: the sliding window holds per key across both workers', async () => {
