@@ -20,7 +20,9 @@ export {
   InvalidArgumentError,
   NotInTaskError,
   RetryAfterError,
+  TasksNotSettledError,
   TaskTimeoutError,
+  TestScopeError,
   ThreadPoolClosedError,
   ThreadTaskNotFoundError,
 } from './errors.js';
