@@ -10,6 +10,7 @@ import {
   type RetryAfterError,
   retryAfter,
   type Stats,
+  type TaskHandle,
 } from '../../lib/index.js';
 
 // Key functions get the task's own parameter types.
@@ -34,6 +35,8 @@ const parsed: number | undefined = parseRetryAfter('120');
 parseRetryAfter(null);
 const stats = null as unknown as Stats;
 const deduplicated: number = stats.deduplicated;
+const handle = null as unknown as TaskHandle;
+const dropped: boolean = handle.deduplicated;
 const published = null as unknown as DeduplicatedContext;
 const mode: 'drop' | 'debounce' = published.mode;
 
@@ -55,5 +58,7 @@ retryAfter('30s');
 asked.retryAfter = 5;
 // @ts-expect-error: the counter is readonly
 stats.deduplicated = 1;
+// @ts-expect-error: the handle's flag is readonly
+handle.deduplicated = false;
 
-void [reindex, mail, partner, dedupe, rate, slots, ms, code, parsed, deduplicated, mode];
+void [reindex, mail, partner, dedupe, rate, slots, ms, code, parsed, deduplicated, dropped, mode];
