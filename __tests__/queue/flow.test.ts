@@ -1,12 +1,17 @@
 // Flow control on the queue, two web processes and two worker processes on one Redis: dedupe and debounce through
 // BullMQ's deduplication, the rate limit and the concurrency per key across workers, retryAfter, nothing lost at shutdown.
 import path from 'node:path';
+import { Redis } from 'ioredis';
+import { hashedKey } from '../../lib/flow/flow-control.js';
 import { Child, killChildren, type Message, sendAll } from '../helpers.js';
 import { describeWithRedis, inspectQueue, jobsLeft, uniqueQueueName, useRedis } from './support.js';
 
 const FLOW_PROCESS = path.join(__dirname, 'flow-process.ts');
-/** The gap allowed between Redis recording a start and the task printing it (same machine, loaded): see the sliding-window check. */
-const START_LATENCY_MS = 30;
+/**
+ * The gap allowed between Redis granting a start and the task printing it (a worker's event loop, a loaded machine):
+ * the window is checked exactly on the starts Redis granted, and with this slack on the tasks' own records.
+ */
+const START_LATENCY_MS = 50;
 
 function add(task: string, ...args: unknown[]): string {
   return `/add?task=${task}&args=${encodeURIComponent(JSON.stringify(args))}`;
@@ -129,6 +134,28 @@ describeWithRedis('flow control on the queue (two webs, two workers)', () => {
 
   test('rateLimit: the sliding window holds per key across both workers', async () => {
     const [a, b] = ports as [number, number];
+    // The workers record each start they are granted in a sorted set per key that keeps the last 400 ms: read every
+    // 100 ms, it yields every start as Redis granted it.
+    const client = new Redis(redis.server.url);
+    redis.closer.add({ close: async () => client.disconnect() });
+    const granted = new Map<string, Map<string, number>>([
+      ['c1', new Map()],
+      ['c2', new Map()],
+    ]);
+    const sample = async (): Promise<void> => {
+      for (const [customer, seen] of granted) {
+        const flat = await client.zrange(`bull:${queueName}:ebt:rate:${hashedKey('mail', customer)}:starts`, '0', '-1', 'WITHSCORES');
+        for (let i = 0; i < flat.length; i += 2) seen.set(flat[i] as string, Number(flat[i + 1]));
+      }
+    };
+    let sampling = true;
+    const sampled = (async () => {
+      while (sampling) {
+        await sample();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await sample(); // the last starts, still in their window
+    })();
     await Promise.all([
       sendAll(
         a,
@@ -140,6 +167,14 @@ describeWithRedis('flow control on the queue (two webs, two workers)', () => {
       ),
     ]);
     const runs = await collect(workers, 'run', 'mail', 25);
+    sampling = false;
+    await sampled;
+    for (const [customer, seen] of granted) {
+      const starts = [...seen.values()].sort((x, y) => x - y);
+      expect(starts).toHaveLength(customer === 'c1' ? 15 : 10);
+      // As Redis granted them (its clock, whole ms): any 6 consecutive starts span at least 400 ms, exactly.
+      for (let i = 0; i + 5 < starts.length; i++) expect((starts[i + 5] as number) - (starts[i] as number)).toBeGreaterThanOrEqual(400);
+    }
     for (const customer of ['c1', 'c2']) {
       const starts = runs
         .filter((m) => m.arg === customer)
