@@ -11,6 +11,7 @@ export type BackgroundTasksErrorCode =
   | 'ERR_BACKGROUND_TASKS_NOT_IN_TASK'
   | 'ERR_BACKGROUND_TASKS_THREADS_CLOSED'
   | 'ERR_BACKGROUND_TASKS_THREAD_TASK_NOT_FOUND'
+  | 'ERR_BACKGROUND_TASKS_RETRY_AFTER'
   | 'ERR_BACKGROUND_TASKS_NOT_SETTLED'
   | 'ERR_BACKGROUND_TASKS_TEST_SCOPE';
 
@@ -130,4 +131,20 @@ export class TasksNotSettledError extends Error {
 export class TestScopeError extends Error {
   readonly code = 'ERR_BACKGROUND_TASKS_TEST_SCOPE';
   override readonly name = 'TestScopeError';
+}
+
+/**
+ * Thrown by a task (usually through `retryAfter(ms)`) to say "try again in `retryAfter` ms", as a 429 or 503 with a
+ * Retry-After header does: the attempt counts, the next one waits this long instead of the backoff, within `retries`.
+ */
+export class RetryAfterError extends Error {
+  readonly code = 'ERR_BACKGROUND_TASKS_RETRY_AFTER';
+  override readonly name = 'RetryAfterError';
+  /** How long to wait before the next attempt, in ms. */
+  readonly retryAfter: number;
+
+  constructor(ms: number, message?: string) {
+    super(message ?? `The task asked to be retried after ${ms} ms`);
+    this.retryAfter = ms;
+  }
 }

@@ -1,6 +1,16 @@
 // The package's entry point: re-exports only.
 export { BackgroundTasks } from './background-tasks.js';
-export { type Backoff, type DefinedTask, defineTask, type TaskDefinition, type TaskOptions } from './define-task.js';
+export {
+  type Backoff,
+  type ConcurrencyOptions,
+  type DedupeOptions,
+  type DefinedTask,
+  defineTask,
+  type KeyFunction,
+  type RateLimitOptions,
+  type TaskDefinition,
+  type TaskOptions,
+} from './define-task.js';
 export {
   type BackgroundTasksErrorCode,
   BackgroundTasksFullError,
@@ -9,12 +19,14 @@ export {
   EnqueueError,
   InvalidArgumentError,
   NotInTaskError,
+  RetryAfterError,
   TasksNotSettledError,
   TaskTimeoutError,
   TestScopeError,
   ThreadPoolClosedError,
   ThreadTaskNotFoundError,
 } from './errors.js';
+export { parseRetryAfter, retryAfter } from './flow/retry-after.js';
 export { type BackgroundTasksMiddleware, backgroundTasks } from './middleware.js';
 export type {
   BackgroundTasksOptions,
@@ -36,3 +48,4 @@ export { taskId, taskProgress, taskSignal } from './task-context.js';
 export type { TaskState } from './task-events.js';
 export type { TaskHandle } from './task-handle.js';
 export type { FoundRecord, TaskRecord, TaskRecordError } from './task-record.js';
+export type { DeduplicatedContext } from './tracing.js';

@@ -41,6 +41,8 @@ export interface Stats {
   readonly failed: number;
   readonly timedOut: number;
   readonly skipped: number;
+  /** Adds that added nothing: dropped onto a task of the same name and dedupe key, or folded into a pending debounced one. */
+  readonly deduplicated: number;
 }
 
 /** The default onError: one line naming the task, its origin (and job) and the error; never its arguments or the query string. */
@@ -103,6 +105,7 @@ export class Outcomes<I extends ReportedInfo> {
   failed = 0;
   timedOut = 0;
   skipped = 0;
+  deduplicated = 0;
   readonly #onError: (error: unknown, info: I) => void;
   /** What a deadline cancels: runs that went asynchronous and have not settled. */
   readonly #active = new Set<TaskRun>();
@@ -113,8 +116,8 @@ export class Outcomes<I extends ReportedInfo> {
   }
 
   stats(): Stats {
-    const { queued, running, succeeded, failed, timedOut, skipped } = this;
-    return { queued, running, succeeded, failed, timedOut, skipped };
+    const { queued, running, succeeded, failed, timedOut, skipped, deduplicated } = this;
+    return { queued, running, succeeded, failed, timedOut, skipped, deduplicated };
   }
 
   get pending(): number {

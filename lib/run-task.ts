@@ -2,6 +2,7 @@
 import { withDeadline } from './deadline.js';
 import { backoffDelay } from './define-task.js';
 import { TaskTimeoutError } from './errors.js';
+import { retryAfterOf } from './flow/retry-after.js';
 import { debug, describeError } from './report.js';
 import { type Origin, type Task, taskName } from './task.js';
 import { scopes, type TaskTraceContext, taskChannel, taskTraceContext, tracingTasks } from './tracing.js';
@@ -210,7 +211,8 @@ export class TaskRun {
   #failed(error: unknown, sync: boolean): boolean {
     const status: Status = error instanceof TaskTimeoutError ? 'timedOut' : 'failed';
     if (this.attempts > this.task.policy.retries || this.cancelled) return this.#settle(status, error, sync);
-    const wait = backoffDelay(this.task.policy.backoff, this.attempts);
+    // A task that said when to try again (retryAfter(ms), a 429's Retry-After) waits that long instead of the backoff.
+    const wait = retryAfterOf(error) ?? backoffDelay(this.task.policy.backoff, this.attempts);
     if (debug.enabled) {
       const outcome = status === 'timedOut' ? 'timed out' : 'failed';
       debug('task %s attempt %d %s (%s); retrying in %dms', taskName(this.task), this.attempts, outcome, describeError(error), wait);

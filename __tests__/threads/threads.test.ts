@@ -16,6 +16,7 @@ import { type ThreadPool, threadPool, transfer } from '../../lib/threads/index.j
 import { appWith, collectErrors } from '../helpers.js';
 import { allText, recordChannel } from '../tracing-support.js';
 import {
+  asksLater,
   blockUntilReleased,
   failsWithError,
   flaky,
@@ -153,6 +154,18 @@ describe('thread tasks', () => {
     await bg.drain();
     expect(failures).toEqual([]);
     expect(Atomics.load(slots, SLOT.attempts)).toBe(3);
+    expect(bg.stats()).toMatchObject({ succeeded: 1, failed: 0 });
+  });
+
+  it('retryAfter(ms) thrown in a thread waits that long, not the backoff', async () => {
+    const { failures, onError } = collectErrors();
+    const slots = shared();
+    const { app, bg } = threadApp({ threads: pool(), onError }, (background) => background.addTask(asksLater, slots));
+    await request(app).get('/').expect(200);
+    // With the 10-minute backoff, this drain would outlast the test's timeout.
+    await bg.drain();
+    expect(failures).toEqual([]);
+    expect(Atomics.load(slots, SLOT.attempts)).toBe(2);
     expect(bg.stats()).toMatchObject({ succeeded: 1, failed: 0 });
   });
 

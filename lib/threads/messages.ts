@@ -21,6 +21,8 @@ export interface SentError {
   readonly message: string;
   readonly stack: string | undefined;
   readonly code: unknown;
+  /** A RetryAfterError's wait in ms, so that the main thread's retry waits as the task asked. */
+  readonly retryAfter?: number;
 }
 
 /** What a thread answers: nothing on success; otherwise what the task threw, or why the task was not found. */
@@ -31,7 +33,9 @@ export type ThreadAnswer =
   | { readonly kind: 'not-found'; readonly message: string };
 
 export function sendError(error: Error): SentError {
-  return { name: error.name, message: error.message, stack: error.stack, code: (error as { code?: unknown }).code };
+  const sent = { name: error.name, message: error.message, stack: error.stack, code: (error as { code?: unknown }).code };
+  const retryAfter = (error as { retryAfter?: unknown }).retryAfter;
+  return typeof retryAfter === 'number' ? { ...sent, retryAfter } : sent;
 }
 
 /** An Error on this side with the sent name, message, stack and code. */
@@ -40,5 +44,6 @@ export function receiveError(sent: SentError): Error {
   error.name = sent.name;
   if (sent.stack !== undefined) error.stack = sent.stack;
   if (sent.code !== undefined) (error as { code?: unknown }).code = sent.code;
+  if (sent.retryAfter !== undefined) (error as { retryAfter?: number }).retryAfter = sent.retryAfter;
   return error;
 }
