@@ -11,12 +11,13 @@ export {
   NotInTaskError,
   TaskTimeoutError,
   ThreadPoolClosedError,
+  ThreadPoolCloseTimeoutError,
   ThreadTaskNotFoundError,
 } from './errors.js';
 export { type BackgroundTasksMiddleware, backgroundTasks } from './middleware.js';
 export type { BackgroundTasksOptions, ErrorHandler, SkipPredicate, SkipRequest, SkipResponse } from './options.js';
 export type { Stats, TaskInfo } from './outcomes.js';
-export type { ThreadPool, Where } from './place.js';
+export type { ThreadPool, ThreadPoolCloseOptions, ThreadPoolCloseResult, Where } from './place.js';
 export type { PlatformWaitUntil } from './platform.js';
 export type { EnqueueOptions, QueuedTask, QueueRunner } from './queue-runner.js';
 export type { DrainOptions, DrainResult } from './scheduler.js';
