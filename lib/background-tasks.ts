@@ -52,11 +52,14 @@ export class BackgroundTasks {
     // needs no capture of its own. Later ones might come from any context (als.run() keeps the same async
     // resource), so they capture theirs.
     const first = this.#tasks === undefined;
-    let task = this.#scheduler.admit(fn as Task['fn'], args, first ? noContext : captureContext);
-    if (this.#scheduler.captureCallSite) task = withCallSite(task, this.addTask);
+    const scheduler = this.#scheduler;
+    // Observers (status records, the dashboard, the test kit) need the request; unobserved, nothing is read.
+    const origin = scheduler.observed ? this.#where() : undefined;
+    let task = scheduler.admit(fn as Task['fn'], args, first ? noContext : captureContext, origin);
+    if (scheduler.captureCallSite) task = withCallSite(task, this.addTask);
     if (this.#tasks === undefined) {
       this.#tasks = [task];
-      this.#releasePlatform = this.#scheduler.holdPlatform();
+      this.#releasePlatform = scheduler.holdPlatform();
       if (this.#state === OPEN) {
         onFinished(this.#res as ServerResponse, () => this.#finish());
       } else {

@@ -21,4 +21,5 @@ export type { ThreadPool, ThreadPoolCloseOptions, ThreadPoolCloseResult, Where }
 export type { PlatformWaitUntil } from './platform.js';
 export type { EnqueueOptions, QueuedTask, QueueRunner } from './queue-runner.js';
 export type { DrainOptions, DrainResult } from './scheduler.js';
-export { taskId, taskSignal } from './task-context.js';
+export { taskId, taskProgress, taskSignal } from './task-context.js';
+export type { TaskState } from './task-events.js';

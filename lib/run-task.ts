@@ -11,6 +11,10 @@ export type Status = 'succeeded' | 'failed' | 'timedOut';
 /** Told when a run that went asynchronous has settled (a synchronous outcome is returned by start() instead). */
 export interface RunOwner {
   taskSettled(run: TaskRun): void;
+  /** Told of each attempt after the first (the run stays running; `run.attempts` has grown). */
+  taskRetried?(run: TaskRun): void;
+  /** Told what the task's code said with taskProgress(). */
+  taskProgressed?(run: TaskRun, value: number, message: string | undefined): void;
 }
 
 const NOT_YET: unique symbol = Symbol('not yet');
@@ -65,6 +69,11 @@ export class TaskRun {
     return this.#controller.signal;
   }
 
+  /** What the task's code said with taskProgress(): handed to the owner, which keeps it where it keeps progress. */
+  progress(value: number, message: string | undefined): void {
+    this.#owner.taskProgressed?.(this, value, message);
+  }
+
   get cancelled(): boolean {
     return this.#cancelReason !== NOT_YET;
   }
@@ -108,6 +117,7 @@ export class TaskRun {
 
   #attempt(sync: boolean): boolean {
     this.attempts++;
+    if (this.attempts > 1) this.#owner.taskRetried?.(this);
     // Nobody listening: a getter read, nothing allocated.
     if (tracingTasks()) return this.#tracedAttempt(sync);
     let result: unknown;

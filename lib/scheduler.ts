@@ -1,5 +1,6 @@
 // App-wide for one middleware: admitting tasks (checks, maxQueued, policy), concurrency slots, the queue hand-off, drain().
 import type { AsyncResource } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkArgs } from './args-check.js';
 import { invalid, parseDeadline } from './check.js';
@@ -14,6 +15,7 @@ import type { QueueRunner } from './queue-runner.js';
 import { debug, describeError, pathOf, warn } from './report.js';
 import { type RunOwner, type Status, TaskRun } from './run-task.js';
 import { type Origin, type Task, taskName } from './task.js';
+import { type TaskEntry, TaskFeed, type TaskState } from './task-events.js';
 import { traceEnqueue, tracingEnqueues } from './tracing.js';
 
 /** Called with whether the list goes on (false: a task failed under stopOnError) once an asynchronous task has settled. */
@@ -40,6 +42,8 @@ export class Scheduler implements RunOwner {
   readonly #slotWaiters: Array<() => void> = [];
   /** Aborted when drain() gives up: the queue runner then gives up the lists it holds, not yet stored. Made at the first hand-off. */
   #giveUp: AbortController | undefined;
+  /** Who observes this middleware's tasks (status records, the dashboard, the test kit); while nobody does, no entries are made. */
+  readonly feed = new TaskFeed();
 
   constructor(settings: Settings) {
     this.#settings = settings;
@@ -71,7 +75,7 @@ export class Scheduler implements RunOwner {
    * Checks a new task and counts it as queued; throws (and the task is not accepted) when it is not fit to run
    * where it would run, or when maxQueued is reached. `context` is read only once the task is accepted.
    */
-  admit(fn: Task['fn'], args: readonly unknown[], context: () => AsyncResource | undefined): Task {
+  admit(fn: Task['fn'], args: readonly unknown[], context: () => AsyncResource | undefined, origin?: Origin): Task {
     const settings = this.#settings;
     const policy = this.#policies.of(fn);
     // The common case (a plain in-process task, no checks) reads no name at all.
@@ -87,7 +91,32 @@ export class Scheduler implements RunOwner {
     }
     if (this.#outcomes.queued >= settings.maxQueued) throw new BackgroundTasksFullError(settings.maxQueued);
     this.#outcomes.queued++;
-    return { fn, args, context: context(), policy, id: undefined };
+    if (origin === undefined) return { fn, args, context: context(), policy, id: undefined, entry: undefined };
+    const entry: TaskEntry = {
+      id: randomUUID(),
+      name: policy.name ?? (fn.name || 'anonymous'),
+      where: settings.runner === undefined ? policy.place.where : 'queue',
+      method: origin.method,
+      path: pathOf(origin.url),
+      state: 'queued',
+      attempts: 0,
+      progress: undefined,
+      message: undefined,
+      result: undefined,
+      error: undefined,
+      addedAt: Date.now(),
+      startedAt: undefined,
+      finishedAt: undefined,
+      stored: false,
+      abort: undefined,
+    };
+    this.feed.added(entry);
+    return { fn, args, context: context(), policy, id: undefined, entry };
+  }
+
+  /** Whether addTask should make entries for observers (it then passes the request's origin to admit()). */
+  get observed(): boolean {
+    return this.feed.active;
   }
 
   /** Tells the platform (if any) to wait for a list that starts now; returns what to call when the list is done. */
@@ -108,6 +137,7 @@ export class Scheduler implements RunOwner {
 
   /** A queued task that will not run (its response was skipped, or an earlier task failed under stopOnError). */
   skip(task: Task, origin: Origin, why: string): void {
+    if (task.entry !== undefined) this.#ended(task.entry, 'skipped', undefined, 0);
     if (debug.enabled) this.#outcomes.skip(true, taskName(task), `${origin.method} ${pathOf(origin.url)}`, why);
     else this.#outcomes.skip(true, '', '', why);
   }
@@ -132,6 +162,14 @@ export class Scheduler implements RunOwner {
   #start(task: Task, origin: Origin, resume: Resume): boolean | undefined {
     this.#outcomes.started(1, true);
     const run = new TaskRun(task, this, origin, resume);
+    const entry = task.entry;
+    if (entry !== undefined) {
+      entry.state = 'running';
+      entry.startedAt = Date.now();
+      entry.attempts = 1;
+      entry.abort = (reason) => run.cancel(reason ?? new Error('aborted'));
+      this.feed.changed(entry);
+    }
     if (run.start()) return this.#finished(run);
     this.#outcomes.track(run);
     return undefined;
@@ -151,7 +189,35 @@ export class Scheduler implements RunOwner {
       status !== 'succeeded' || debug.enabled ? infoOf(taskName(task), origin, run.attempts, task.policy.place.where) : undefined;
     this.#outcomes.record(status, run.error, info, run.started);
     this.#outcomes.stopped(1);
+    if (task.entry !== undefined) this.#ended(task.entry, status, run.error, run.attempts);
     return status === 'succeeded' || !this.#settings.stopOnError;
+  }
+
+  /** @internal A retry started: the entry stays running with one more attempt. */
+  taskRetried(run: TaskRun): void {
+    const entry = run.task.entry;
+    if (entry === undefined) return;
+    entry.attempts = run.attempts;
+    this.feed.changed(entry);
+  }
+
+  /** @internal The task's code called taskProgress(). */
+  taskProgressed(run: TaskRun, value: number, message: string | undefined): void {
+    const entry = run.task.entry;
+    if (entry === undefined || entry.state !== 'running') return;
+    entry.progress = value;
+    entry.message = message;
+    this.feed.changed(entry);
+  }
+
+  /** An observed task reached its final state: the last change observers hear of. */
+  #ended(entry: TaskEntry, state: TaskState, error: unknown, attempts: number): void {
+    entry.state = state;
+    entry.error = error;
+    entry.attempts = attempts;
+    entry.finishedAt = Date.now();
+    entry.abort = undefined;
+    this.feed.changed(entry);
   }
 
   /**
@@ -169,6 +235,15 @@ export class Scheduler implements RunOwner {
       for (const task of tasks) {
         if (status !== 'succeeded' && task.callSite !== undefined) appendCallSite(error, task.callSite);
         outcomes.record(status, error, infoOf(taskName(task), origin, 1, 'queue'), started, said);
+        const entry = task.entry;
+        if (entry === undefined) continue;
+        if (status === 'succeeded') {
+          // Stored: from here on the queue tells its state.
+          entry.stored = true;
+          this.feed.changed(entry);
+        } else {
+          this.#ended(entry, status, error, 0);
+        }
       }
       outcomes.stopped(tasks.length);
     };

@@ -1,6 +1,7 @@
 // What one accepted task holds while it waits: its function, arguments, request context and policy.
 import type { AsyncResource } from 'node:async_hooks';
 import type { TaskPolicy } from './policy.js';
+import type { TaskEntry } from './task-events.js';
 
 export interface Task {
   readonly fn: (...args: never[]) => unknown;
@@ -13,6 +14,8 @@ export interface Task {
   readonly id: string | undefined;
   /** Attempts made before this run (a queue's earlier deliveries of the job), so that traces number attempts as the queue does. */
   readonly attemptsBefore?: number;
+  /** What observers see of the task (task-events.ts); made at addTask only while something observes the middleware. */
+  readonly entry?: TaskEntry | undefined;
   /** Where addTask was called (the captureCallSite option), appended to the stack of the error reported if the task fails. */
   readonly callSite?: { readonly stack?: string };
 }
