@@ -14,6 +14,7 @@ import {
   ThreadPoolCloseTimeoutError,
   ThreadTaskNotFoundError,
 } from '../../lib/index.js';
+import { feedOf, type TaskEntry } from '../../lib/task-events.js';
 import { type ThreadPool, threadPool, transfer } from '../../lib/threads/index.js';
 import { appWith, Child, collectErrors, killChildren } from '../helpers.js';
 import { allText, recordChannel } from '../tracing-support.js';
@@ -22,9 +23,11 @@ import {
   failsWithError,
   flaky,
   heedsSignal,
+  progressLoop,
   receives,
   receivesArrayBuffer,
   recordThread,
+  reportsProgress,
   runaway,
   SLOT,
   shared,
@@ -482,5 +485,61 @@ describe('threadPool({ module }) with a malformed file: URL', () => {
     expect(thrown).toBeInstanceOf(InvalidArgumentError);
     expect((thrown as Error).message).toMatch(/^threadPool\(\): option "module" is not /);
     expect((thrown as Error).message).toMatch(reason);
+  });
+});
+
+describe('taskProgress() in a thread task', () => {
+  /** Every progress change an observer of `bg` sees, and a promise of the first one matching `value`. */
+  function watchProgress(bg: unknown, value: number) {
+    const seen: Array<{ state: string; progress: number | undefined; message: string | undefined }> = [];
+    let reached!: () => void;
+    const reachedValue = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    const feed = feedOf(bg);
+    if (feed === undefined) throw new Error('no feed');
+    const stop = feed.observe({
+      changed(entry: TaskEntry) {
+        seen.push({ state: entry.state, progress: entry.progress, message: entry.message });
+        if (entry.progress === value) reached();
+      },
+    });
+    return { seen, reachedValue, stop };
+  }
+
+  it('crosses to the main thread while the task runs, and its last value arrives before the outcome', async () => {
+    const slots = shared();
+    const { app, bg } = threadApp({ threads: pool() }, (background) => background.addTask(reportsProgress, slots));
+    const { seen, reachedValue, stop } = watchProgress(bg, 0.5);
+    try {
+      await request(app).get('/').expect(200);
+      // The thread is blocked right now, past its first report: that report has crossed already.
+      await reachedValue;
+      expect(seen.at(-1)).toEqual({ state: 'running', progress: 0.5, message: 'half way' });
+      Atomics.store(slots, SLOT.gate, 1);
+      await bg.drain();
+    } finally {
+      stop();
+    }
+    const last = seen.at(-1);
+    const beforeLast = seen.at(-2);
+    expect(last).toEqual({ state: 'succeeded', progress: 1, message: 'done' });
+    expect(beforeLast).toEqual({ state: 'running', progress: 1, message: 'done' });
+  });
+
+  it('is throttled in the thread: a tight loop sends few messages, and the last value still arrives', async () => {
+    const { app, bg } = threadApp({ threads: pool() }, (background) => background.addTask(progressLoop, 100_000));
+    const { seen, stop } = watchProgress(bg, 1);
+    try {
+      await request(app).get('/').expect(200);
+      await bg.drain();
+    } finally {
+      stop();
+    }
+    const progressed = seen.filter((change) => change.state === 'running' && change.progress !== undefined);
+    expect(progressed.length).toBeGreaterThanOrEqual(1);
+    expect(progressed.length).toBeLessThan(100);
+    expect(progressed.at(-1)).toEqual({ state: 'running', progress: 1, message: 'step 100000' });
+    expect(bg.stats()).toMatchObject({ succeeded: 1 });
   });
 });

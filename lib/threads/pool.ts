@@ -272,7 +272,7 @@ class PiscinaThreadPool implements ThreadPool {
   }
 
   #progress(flight: Flight, progress: SentProgress): void {
-    (flight.run as { progress?(value: number, message: string | undefined): void }).progress?.(progress.value, progress.message);
+    flight.run.progress(progress.value, progress.message);
   }
 
   sendAbort(flight: Flight): void {
