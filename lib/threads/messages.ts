@@ -38,7 +38,7 @@ export interface SentProgress {
 
 /**
  * What a thread answers: nothing on success; otherwise what the task threw, or why the task was not found. `progress`
- * carries the task's last progress when it was not sent yet (throttled): it arrives before the outcome is counted.
+ * carries the task's last progress, if it reported any: it arrives before the outcome is counted.
  */
 export type ThreadAnswer =
   | undefined

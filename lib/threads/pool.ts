@@ -128,6 +128,8 @@ class Flight implements PiscinaAbortTarget {
   aborted = false;
   /** The thread's code asked for its signal: aborts are sent to it. */
   listening = false;
+  /** The progress last handed to the run (the answer repeats the last value, which may have come already). */
+  progressed: SentProgress | undefined;
   /** Why the run's signal aborted, once it has. */
   abortReason: Error | undefined;
   #terminate: (() => void) | undefined;
@@ -272,6 +274,9 @@ class PiscinaThreadPool implements ThreadPool {
   }
 
   #progress(flight: Flight, progress: SentProgress): void {
+    const last = flight.progressed;
+    if (last !== undefined && last.value === progress.value && last.message === progress.message) return;
+    flight.progressed = progress;
     flight.run.progress(progress.value, progress.message);
   }
 

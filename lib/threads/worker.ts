@@ -59,6 +59,8 @@ class ThreadScope implements TaskScope {
   #sentAt = Number.NEGATIVE_INFINITY;
   /** Progress reported and not sent yet (throttled). */
   #unsent: SentProgress | undefined;
+  /** The last progress reported, sent or not. */
+  #last: SentProgress | undefined;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(attempt: number, id: string | undefined) {
@@ -84,6 +86,7 @@ class ThreadScope implements TaskScope {
 
   progress(value: number, message: string | undefined): void {
     this.#unsent = { value, message };
+    this.#last = this.#unsent;
     if (this.#timer !== undefined) return; // the timer sends the latest value
     const wait = this.#sentAt + PROGRESS_INTERVAL_MS - performance.now();
     if (wait <= 0) this.#send();
@@ -99,14 +102,16 @@ class ThreadScope implements TaskScope {
     up({ kind: 'progress', attempt: this.#attempt, progress });
   }
 
-  /** The attempt is over: stop listening, and hand back the progress not sent yet (it goes with the answer). */
+  /**
+   * The attempt is over: stop listening, and hand back the last progress, sent or not. It goes with the answer, since a
+   * message on the channel may arrive after the answer (two ports, no order between them), when it is too late.
+   */
   end(): SentProgress | undefined {
     running.delete(this.#attempt);
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    const unsent = this.#unsent;
     this.#unsent = undefined;
-    return unsent;
+    return this.#last;
   }
 }
 
