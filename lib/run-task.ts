@@ -49,6 +49,12 @@ export class TaskRun {
   /** Why the run was cancelled (no further attempt). */
   #cancelReason: unknown = NOT_YET;
   #retryTimer: NodeJS.Timeout | undefined;
+  /** @internal Outcomes' list of the runs a deadline cancels (see Outcomes.track()). */
+  tracked = false;
+  /** @internal */
+  previousActive: TaskRun | undefined;
+  /** @internal */
+  nextActive: TaskRun | undefined;
   /** Told when the current attempt's signal aborts, by a place that relays the abort elsewhere (a thread) without making the signal. */
   #onAbort: ((reason: unknown) => void) | undefined;
 
