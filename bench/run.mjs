@@ -220,7 +220,9 @@ async function main() {
       return [runs.length === 1 ? f : { ...f, label: `Node ${run.node}: ${f.label}`, value: f.value ?? Number.NaN }];
     }),
   );
-  writeFileSync(path.join(dir, 'results.md'), renderRuns(runs, { svgName: 'results.svg' }));
+  const notesFile = path.join(BENCH_DIR, 'results-notes.md');
+  const notes = existsSync(notesFile) ? readFileSync(notesFile, 'utf8') : undefined;
+  writeFileSync(path.join(dir, 'results.md'), renderRuns(runs, { svgName: 'results.svg', notes }));
   writeFileSync(path.join(dir, 'results.svg'), renderSvg({ figures: bars, subtitle }));
 
   log('\nSummary');
