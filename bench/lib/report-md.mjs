@@ -33,7 +33,9 @@ function sectionParts(sections, heading) {
 
 /** Measurements taken apart from a bench run (bench/results-notes.md), kept at the end whenever results.md is redrawn. */
 function notesParts(notes) {
-  return notes === undefined ? [] : ['', '## Measured apart from the runs above', '', '<!-- From bench/results-notes.md: edit it there. -->', '', notes.trim()];
+  return notes === undefined
+    ? []
+    : ['', '## Measured apart from the runs above', '', '<!-- From bench/results-notes.md: edit it there. -->', '', notes.trim()];
 }
 
 /** One run: `machine` is a list of [name, value] pairs; `sections` what the scenarios returned; `failures` those that crashed. */
