@@ -106,8 +106,8 @@ function children(value: object, path: string): Array<[unknown, string]> {
  * value that would not arrive intact, a cycle (for JSON), or nesting deeper than MAX_ARG_DEPTH.
  * @throws TypeError naming the task and the offending path, e.g. `args[1].when`
  */
-export function checkArgs(taskName: string, args: readonly unknown[], crossing: Crossing): void {
-  const where = `addTask(): task "${taskName}"`;
+export function checkArgs(taskName: string, args: readonly unknown[], crossing: Crossing, caller = 'addTask()'): void {
+  const where = `${caller}: task "${taskName}"`;
   // Depth-first; an `exit` entry takes an object off the current path once its children are done.
   const stack: Array<{ value: unknown; path: string; depth: number; exit: boolean }> = [];
   for (let i = args.length - 1; i >= 0; i--) stack.push({ value: args[i], path: `args[${i}]`, depth: 0, exit: false });

@@ -2,10 +2,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import onFinished from 'on-finished';
 import { invalid, received } from './check.js';
+import { interception } from './interception.js';
 import { debug, describeError, pathOf, warn } from './report.js';
 import type { Resume, Scheduler } from './scheduler.js';
 import type { Origin, Task } from './task.js';
 import { captureContext } from './task-context.js';
+import type { TaskHandle } from './task-handle.js';
 
 const OPEN = 0; // the response has not finished: tasks wait
 const DRAINING = 1; // tasks are running one after another
@@ -30,6 +32,8 @@ export class BackgroundTasks {
   #resume: Resume | undefined;
   /** Tells a serverless platform the list is done (Vercel's waitUntil, or the platformWaitUntil option). */
   #releasePlatform: (() => void) | undefined;
+  /** The request's owner (the status option's owner(req)), asked once while the request is at hand. */
+  #owner: string | undefined;
 
   /** @internal Made by the middleware; apps use `res.locals.background`. */
   constructor(scheduler: Scheduler, req: IncomingMessage, res: ServerResponse) {
@@ -40,11 +44,12 @@ export class BackgroundTasks {
 
   /**
    * Adds a task to run after the response is finished: `fn(...args)`, sync or async, with the arguments
-   * exactly as given, in the AsyncLocalStorage context of this call.
+   * exactly as given, in the AsyncLocalStorage context of this call. Returns the task's handle: its `id`, and with
+   * the `status` option its record (`status()`, `settled()`).
    * @throws TypeError when `fn` is not a function (or, with a queue runner, not a defineTask() task, or its args are not JSON-safe)
    * @throws BackgroundTasksFullError when maxQueued tasks are already waiting
    */
-  addTask<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): void {
+  addTask<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): TaskHandle {
     if (typeof fn !== 'function') {
       invalid(`addTask(fn, ...args): argument "fn" must be a function; received ${received(fn)}`);
     }
@@ -55,7 +60,9 @@ export class BackgroundTasks {
     const scheduler = this.#scheduler;
     // Observers (status records, the dashboard, the test kit) need the request; unobserved, nothing is read.
     const origin = scheduler.observed ? this.#where() : undefined;
-    let task = scheduler.admit(fn as Task['fn'], args, first ? noContext : captureContext, origin);
+    // The owner is asked while the request is at hand (it is let go once the response finishes).
+    if (scheduler.owners !== undefined && this.#req !== undefined) this.#owner = scheduler.ownerOf(this.#req);
+    let task = scheduler.admit(fn as Task['fn'], args, first ? noContext : captureContext, origin, this.#owner);
     if (scheduler.captureCallSite) task = withCallSite(task, this.addTask);
     if (this.#tasks === undefined) {
       this.#tasks = [task];
@@ -69,6 +76,7 @@ export class BackgroundTasks {
     } else {
       this.#tasks.push(task);
     }
+    return scheduler.handle(task);
   }
 
   /**
@@ -114,6 +122,16 @@ export class BackgroundTasks {
     const origin = this.#origin as Origin;
     const tasks = this.#tasks as Array<Task | undefined>;
     const queued = scheduler.queue !== undefined;
+    // The test kit's record mode (recordTasks()) takes what would run or be handed off now, after the skip decision.
+    const recorder = interception.recorder;
+    if (
+      recorder !== undefined &&
+      this.#next < tasks.length &&
+      recorder.take(tasks.slice(this.#next) as Task[], origin, this.#skipReason, scheduler)
+    ) {
+      tasks.fill(undefined, this.#next);
+      this.#next = tasks.length;
+    }
     while (this.#next < tasks.length) {
       if (queued && this.#skipReason === undefined) {
         // A queue takes the whole list at once, so it can chain the jobs in order.

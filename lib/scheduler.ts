@@ -1,12 +1,11 @@
 // App-wide for one middleware: admitting tasks (checks, maxQueued, policy), concurrency slots, the queue hand-off, drain().
 import type { AsyncResource } from 'node:async_hooks';
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkArgs } from './args-check.js';
 import { invalid, parseDeadline } from './check.js';
 import { definitionOf } from './define-task.js';
 import { BackgroundTasksFullError, DrainDeadlineError } from './errors.js';
-import type { Settings, SkipRequest, SkipResponse } from './options.js';
+import type { OwnerOf, Settings, SkipRequest, SkipResponse } from './options.js';
 import { appendCallSite, Outcomes, type Stats, type TaskInfo } from './outcomes.js';
 import type { Where } from './place.js';
 import { holdPlatform } from './platform.js';
@@ -14,8 +13,12 @@ import { Policies } from './policy.js';
 import type { QueueRunner } from './queue-runner.js';
 import { debug, describeError, pathOf, warn } from './report.js';
 import { type RunOwner, type Status, TaskRun } from './run-task.js';
-import { type Origin, type Task, taskName } from './task.js';
+import { StatusStore } from './status-store.js';
+import { newTaskId, type Origin, type Task, taskIdOf, taskName } from './task.js';
 import { type TaskEntry, TaskFeed, type TaskState } from './task-events.js';
+import { Handle } from './task-handle.js';
+import { keptResult } from './task-record.js';
+import { PROGRESS_WINDOW_MS, Throttle } from './throttle.js';
 import { traceEnqueue, tracingEnqueues } from './tracing.js';
 
 /** Called with whether the list goes on (false: a task failed under stopOnError) once an asynchronous task has settled. */
@@ -43,10 +46,15 @@ export class Scheduler implements RunOwner {
   /** Aborted when drain() gives up: the queue runner then gives up the lists it holds, not yet stored. Made at the first hand-off. */
   #giveUp: AbortController | undefined;
   /** Who observes this middleware's tasks (status records, the dashboard, the test kit); while nobody does, no entries are made. */
-  readonly feed = new TaskFeed();
+  readonly feed: TaskFeed;
+  /** The status records (the status option), an observer of the feed; undefined while the option is off. */
+  readonly status: StatusStore | undefined;
+  /** The throttles of tasks that report progress, while they run. */
+  readonly #progress = new Map<TaskEntry, Throttle>();
 
   constructor(settings: Settings) {
     this.#settings = settings;
+    this.feed = new TaskFeed(settings.runner);
     this.#outcomes = new Outcomes(settings.onError);
     this.#policies = new Policies({
       timeout: settings.timeout,
@@ -55,6 +63,28 @@ export class Scheduler implements RunOwner {
       where: 'addTask()',
       queued: settings.runner !== undefined,
     });
+    this.status = settings.status === undefined ? undefined : new StatusStore(settings.status, settings.runner);
+    if (this.status !== undefined) this.feed.observe(this.status);
+  }
+
+  /** The status option's owner(req), when it has one: addTask then asks for the owner of its request. */
+  get owners(): OwnerOf | undefined {
+    return this.#settings.status?.owner;
+  }
+
+  /** The owner of a request, checked: owner(req) must give a string or undefined (a throw reaches addTask's caller). */
+  ownerOf(req: IncomingMessage): string | undefined {
+    const owners = this.#settings.status?.owner;
+    const owner = owners === undefined ? undefined : owners(req as SkipRequest);
+    if (owner !== undefined && typeof owner !== 'string') {
+      invalid(`backgroundTasks(): option "status.owner" must return a string or undefined; it returned ${typeof owner}`);
+    }
+    return owner;
+  }
+
+  /** The handle addTask returns for an accepted task. */
+  handle(task: Task): Handle {
+    return new Handle(task, this.status);
   }
 
   /** Where this middleware's lists go: a queue, or undefined to run them here. Decided once, with the options. */
@@ -75,7 +105,7 @@ export class Scheduler implements RunOwner {
    * Checks a new task and counts it as queued; throws (and the task is not accepted) when it is not fit to run
    * where it would run, or when maxQueued is reached. `context` is read only once the task is accepted.
    */
-  admit(fn: Task['fn'], args: readonly unknown[], context: () => AsyncResource | undefined, origin?: Origin): Task {
+  admit(fn: Task['fn'], args: readonly unknown[], context: () => AsyncResource | undefined, origin?: Origin, owner?: string): Task {
     const settings = this.#settings;
     const policy = this.#policies.of(fn);
     // The common case (a plain in-process task, no checks) reads no name at all.
@@ -92,12 +122,14 @@ export class Scheduler implements RunOwner {
     if (this.#outcomes.queued >= settings.maxQueued) throw new BackgroundTasksFullError(settings.maxQueued);
     this.#outcomes.queued++;
     if (origin === undefined) return { fn, args, context: context(), policy, id: undefined, entry: undefined };
+    const id = newTaskId();
     const entry: TaskEntry = {
-      id: randomUUID(),
+      id,
       name: policy.name ?? (fn.name || 'anonymous'),
       where: settings.runner === undefined ? policy.place.where : 'queue',
       method: origin.method,
       path: pathOf(origin.url),
+      owner,
       state: 'queued',
       attempts: 0,
       progress: undefined,
@@ -111,7 +143,7 @@ export class Scheduler implements RunOwner {
       abort: undefined,
     };
     this.feed.added(entry);
-    return { fn, args, context: context(), policy, id: undefined, entry };
+    return { fn, args, context: context(), policy, id, entry };
   }
 
   /** Whether addTask should make entries for observers (it then passes the request's origin to admit()). */
@@ -189,7 +221,11 @@ export class Scheduler implements RunOwner {
       status !== 'succeeded' || debug.enabled ? infoOf(taskName(task), origin, run.attempts, task.policy.place.where) : undefined;
     this.#outcomes.record(status, run.error, info, run.started);
     this.#outcomes.stopped(1);
-    if (task.entry !== undefined) this.#ended(task.entry, status, run.error, run.attempts);
+    const entry = task.entry;
+    if (entry !== undefined) {
+      if (run.value !== undefined) entry.result = keptResult(taskName(task), run.value);
+      this.#ended(entry, status, run.error, run.attempts);
+    }
     return status === 'succeeded' || !this.#settings.stopOnError;
   }
 
@@ -201,13 +237,22 @@ export class Scheduler implements RunOwner {
     this.feed.changed(entry);
   }
 
-  /** @internal The task's code called taskProgress(). */
+  /**
+   * @internal The task's code called taskProgress(). The entry always holds the latest value; observers hear of it
+   * at most once per PROGRESS_WINDOW_MS, so that a tight loop of taskProgress() costs a field write; the final state
+   * carries the final value.
+   */
   taskProgressed(run: TaskRun, value: number, message: string | undefined): void {
     const entry = run.task.entry;
     if (entry === undefined || entry.state !== 'running') return;
     entry.progress = value;
     entry.message = message;
-    this.feed.changed(entry);
+    let throttle = this.#progress.get(entry);
+    if (throttle === undefined) {
+      throttle = new Throttle(PROGRESS_WINDOW_MS, () => this.feed.changed(entry));
+      this.#progress.set(entry, throttle);
+    }
+    throttle.push();
   }
 
   /** An observed task reached its final state: the last change observers hear of. */
@@ -217,6 +262,10 @@ export class Scheduler implements RunOwner {
     entry.attempts = attempts;
     entry.finishedAt = Date.now();
     entry.abort = undefined;
+    if (this.#progress.size > 0) {
+      this.#progress.get(entry)?.stop();
+      this.#progress.delete(entry);
+    }
     this.feed.changed(entry);
   }
 
@@ -251,8 +300,20 @@ export class Scheduler implements RunOwner {
     const signal = this.#giveUp.signal;
     const enqueue = (from: Origin): Promise<void> => {
       try {
-        const queued = tasks.map((task) => ({ definition: definitionOf(task.fn)!, args: task.args }));
-        return runner.enqueue(queued, { stopOnError: this.#settings.stopOnError, timeout: this.#settings.timeout, origin: from, signal });
+        const queued = tasks.map((task) => ({
+          definition: definitionOf(task.fn)!,
+          args: task.args,
+          id: taskIdOf(task),
+          owner: task.entry?.owner,
+        }));
+        const status = this.#settings.status;
+        return runner.enqueue(queued, {
+          stopOnError: this.#settings.stopOnError,
+          timeout: this.#settings.timeout,
+          origin: from,
+          signal,
+          ...(status === undefined ? {} : { keepFor: status.ttl }),
+        });
       } catch (error) {
         return Promise.reject(error);
       }

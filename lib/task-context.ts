@@ -2,11 +2,13 @@
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import { invalid, received } from './check.js';
 import { NotInTaskError } from './errors.js';
+import { taskIdOf } from './task.js';
 
 /** What a task's own code can ask of the task running it: a TaskRun here, or its stand-in on a worker thread. */
 export interface TaskScope {
   readonly signal: AbortSignal;
-  readonly task: { readonly id: string | undefined };
+  /** The task's id, or undefined until first asked for (taskId() then makes it, on the task itself). */
+  readonly task: { id: string | undefined };
   /** Takes what taskProgress() was told (checked already); a scope that keeps no progress leaves it out. */
   progress?(value: number, message: string | undefined): void;
 }
@@ -42,11 +44,12 @@ export function taskSignal(): AbortSignal {
 }
 
 /**
- * The id of the queued task that is running now: the same on every attempt and every redelivery of the job,
- * so it makes a good idempotency key. Undefined for a task run in-process (without a queue runner).
+ * The id of the background task that is running now: the handle's id (what addTask returned), the same on every
+ * attempt, in a worker thread, and in a queue worker (where it is the job id, the same on every redelivery), so it
+ * makes a good idempotency key.
  */
-export function taskId(): string | undefined {
-  return currentRun('taskId()').task.id;
+export function taskId(): string {
+  return taskIdOf(currentRun('taskId()').task);
 }
 
 /**

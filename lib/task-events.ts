@@ -1,5 +1,6 @@
 // The life of each task as observers see it (status records, the dashboard, the test kit): entries and observers.
 import type { Where } from './place.js';
+import type { QueueRunner } from './queue-runner.js';
 import { describeError, warn } from './report.js';
 
 /** A task's state, in the counters' words. It only moves forward: queued, running, then one final state. */
@@ -22,6 +23,8 @@ export interface TaskEntry {
   /** The request that added it: its method and path (never the query string). */
   readonly method: string;
   readonly path: string;
+  /** Who the adding request belongs to (the status option's owner(req)); undefined without one. */
+  readonly owner: string | undefined;
   state: TaskState;
   /** Attempts made so far (retries raise it while the task stays running). */
   attempts: number;
@@ -72,9 +75,15 @@ export function observeProcess(observer: TaskObserver): () => void {
  * scheduler makes no entries: an unobserved task costs nothing here.
  */
 export class TaskFeed {
+  /** The middleware's queue runner, if it hands its tasks to a queue (the dashboard reads the queue's counts through it). */
+  readonly queue: QueueRunner | undefined;
   readonly #own = new Set<TaskObserver>();
   #generation = -1;
   #active = false;
+
+  constructor(queue?: QueueRunner) {
+    this.queue = queue;
+  }
 
   /** Whether any observer listens (this middleware's or the process's). */
   get active(): boolean {

@@ -23,6 +23,11 @@ export interface TaskJobData {
    * worker's spans join the web request's trace. Optional within version 1: jobs without it run as before.
    */
   readonly traceparent?: string;
+  /**
+   * The owner of the request that added the task (the status option's owner(req)), for the status router's owner
+   * check in any web process. Optional within version 1.
+   */
+  readonly owner?: string;
 }
 
 /** version-traceid-parentid-flags, lower-case hex (W3C Trace Context). */
@@ -34,6 +39,7 @@ export function taskJobData(
   enqueuedAt: number,
   timeout: number,
   origin: { method: string; url: string; traceparent?: string | undefined },
+  owner?: string,
 ): TaskJobData {
   const data: TaskJobData = {
     v: JOB_FORMAT_VERSION,
@@ -44,7 +50,8 @@ export function taskJobData(
     method: origin.method,
     path: pathOf(origin.url),
   };
-  return origin.traceparent === undefined ? data : { ...data, traceparent: origin.traceparent };
+  const traced = origin.traceparent === undefined ? data : { ...data, traceparent: origin.traceparent };
+  return owner === undefined ? traced : { ...traced, owner };
 }
 
 /** The job's traceparent if it carries a well-formed one (a malformed one is ignored, never a reason to refuse the job). */

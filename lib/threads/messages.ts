@@ -13,7 +13,7 @@ export interface ThreadJob {
   /** The task's defineTask name. */
   readonly name: string;
   readonly args: unknown[];
-  /** The queue task id (taskId()) when a queue worker runs the task. */
+  /** The task's id, what taskId() answers in the thread. */
   readonly id: string | undefined;
   /** The attempt's number in its pool: what the channel's messages about it carry. */
   readonly attempt: number;

@@ -13,7 +13,7 @@ import { ThreadPoolClosedError, ThreadPoolCloseTimeoutError, ThreadTaskNotFoundE
 import type { ThreadPool, ThreadPoolCloseOptions, ThreadPoolCloseResult } from '../place.js';
 import { debug, describeError, warn } from '../report.js';
 import type { TaskRun } from '../run-task.js';
-import { type Task, taskName } from '../task.js';
+import { type Task, taskIdOf, taskName } from '../task.js';
 import {
   type AbortMessage,
   type PoolData,
@@ -239,10 +239,10 @@ class PiscinaThreadPool implements ThreadPool {
       buffers ??= [];
       buffers.push(i);
     }
+    // taskId() in the thread answers the task's id, made now if nothing asked for it before (it cannot be asked for later).
+    const id = taskIdOf(run.task);
     const job: ThreadJob =
-      buffers === undefined
-        ? { name, args, id: task.id, attempt: flight.attempt }
-        : { name, args, id: task.id, attempt: flight.attempt, buffers };
+      buffers === undefined ? { name, args, id, attempt: flight.attempt } : { name, args, id, attempt: flight.attempt, buffers };
     const transferList = transferListOf(args);
     const options = transferList.length === 0 ? { signal: flight } : { signal: flight, transferList };
     return this.#piscina.run(job, options).then(
