@@ -20,6 +20,7 @@ export { type BackgroundTasksMiddleware, backgroundTasks } from './middleware.js
 export type {
   BackgroundTasksOptions,
   ErrorHandler,
+  HandOff,
   OwnerOf,
   SkipPredicate,
   SkipRequest,

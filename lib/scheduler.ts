@@ -29,6 +29,14 @@ export interface DrainOptions {
   readonly timeout?: number;
 }
 
+/** How a part of a list is handed to the queue (see handOff()). */
+export interface HandOffPart {
+  /** The caller waits for the store: reject within the runner's deadline rather than hold the tasks. */
+  readonly flush?: boolean;
+  /** What the store of the list's earlier part resolved to: this part runs after that one. */
+  readonly after?: string | undefined;
+}
+
 export interface DrainResult {
   /** True when nothing was left queued or running. */
   readonly drained: boolean;
@@ -90,6 +98,11 @@ export class Scheduler implements RunOwner {
   /** Where this middleware's lists go: a queue, or undefined to run them here. Decided once, with the options. */
   get queue(): QueueRunner | undefined {
     return this.#settings.runner;
+  }
+
+  /** Whether each response's list is stored before the response ends (handOff 'before-response' with a runner). */
+  get storeBeforeResponse(): boolean {
+    return this.#settings.runner !== undefined && this.#settings.handOff === 'before-response';
   }
 
   /** Whether addTask captures its call site for failure reports (the captureCallSite option). */
@@ -272,9 +285,13 @@ export class Scheduler implements RunOwner {
   /**
    * Hands a list's remaining tasks to the queue. They stay counted as queued until the runner says they are stored
    * (which may take long: a runner may hold them while Redis is unreachable), so that maxQueued bounds them and
-   * drain() waits for them; then each counts as succeeded, or as failed when the runner gave them up.
+   * drain() waits for them; then each counts as succeeded, or as failed when the runner gave them up. Resolves to
+   * what the runner said stands for the part's last task (for `after`).
+   *
+   * With `flush` (flush(), or handOff 'before-response'), the runner stores the part or rejects within its enqueue
+   * deadline; a rejection then reaches the caller, and the tasks are not accepted: they leave `queued`, uncounted.
    */
-  handOff(tasks: readonly Task[], origin: Origin): Promise<void> {
+  handOff(tasks: readonly Task[], origin: Origin, part: HandOffPart = {}): Promise<string | undefined> {
     const runner = this.#settings.runner as QueueRunner;
     const outcomes = this.#outcomes;
     const started = debug.enabled ? performance.now() : 0;
@@ -298,7 +315,8 @@ export class Scheduler implements RunOwner {
     };
     this.#giveUp ??= new AbortController();
     const signal = this.#giveUp.signal;
-    const enqueue = (from: Origin): Promise<void> => {
+    // biome-ignore lint/suspicious/noConfusingVoidType: what QueueRunner#enqueue resolves to.
+    const enqueue = (from: Origin): Promise<string | void> => {
       try {
         const queued = tasks.map((task) => ({
           definition: definitionOf(task.fn)!,
@@ -312,6 +330,8 @@ export class Scheduler implements RunOwner {
           timeout: this.#settings.timeout,
           origin: from,
           signal,
+          ...(part.flush ? { hold: false } : {}),
+          ...(part.after === undefined ? {} : { after: part.after }),
           ...(status === undefined ? {} : { keepFor: status.ttl }),
         });
       } catch (error) {
@@ -320,8 +340,22 @@ export class Scheduler implements RunOwner {
     };
     const enqueued = tracingEnqueues() ? traceEnqueue(tasks.map(taskName), origin, enqueue) : enqueue(origin);
     return enqueued.then(
-      () => settle('succeeded', undefined),
-      (error: unknown) => settle('failed', error),
+      (receipt) => {
+        settle('succeeded', undefined);
+        return typeof receipt === 'string' ? receipt : undefined;
+      },
+      (error: unknown) => {
+        if (part.flush) {
+          // Not accepted: out of queued without an outcome, as if addTask had thrown. A status record (the route
+          // may have read the id) says failed, with the error, rather than queued for ever.
+          outcomes.started(tasks.length, true);
+          for (const task of tasks) if (task.entry !== undefined) this.#ended(task.entry, 'failed', error, 0);
+          outcomes.stopped(tasks.length);
+          throw error;
+        }
+        settle('failed', error);
+        return undefined;
+      },
     );
   }
 

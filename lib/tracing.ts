@@ -91,7 +91,7 @@ export function taskTraceContext(
 }
 
 /** Hands a list to a queue inside the enqueue channels; `enqueue` gets the origin, with a subscriber's traceparent if it set one. */
-export function traceEnqueue(names: readonly string[], origin: Origin, enqueue: (origin: Origin) => Promise<void>): Promise<void> {
+export function traceEnqueue<T>(names: readonly string[], origin: Origin, enqueue: (origin: Origin) => Promise<T>): Promise<T> {
   const context: EnqueueTraceContext = { names, method: origin.method, path: pathOf(origin.url), traceparent: undefined };
   return enqueueChannel.tracePromise(() => {
     const traceparent = context.traceparent;

@@ -31,15 +31,8 @@ function sectionParts(sections, heading) {
   return parts;
 }
 
-/** Measurements taken apart from a bench run (bench/results-notes.md), kept at the end whenever results.md is redrawn. */
-function notesParts(notes) {
-  return notes === undefined
-    ? []
-    : ['', '## Measured apart from the runs above', '', '<!-- From bench/results-notes.md: edit it there. -->', '', notes.trim()];
-}
-
 /** One run: `machine` is a list of [name, value] pairs; `sections` what the scenarios returned; `failures` those that crashed. */
-export function renderMarkdown({ machine, sections, failures, svgName, notes }) {
+export function renderMarkdown({ machine, sections, failures, svgName }) {
   const parts = [
     ...HEADER,
     table(['machine and run', ''], machine),
@@ -54,13 +47,13 @@ export function renderMarkdown({ machine, sections, failures, svgName, notes }) 
     `![Ratios, drawn by the bench](${svgName})`,
   ];
   for (const failure of failures) parts.push('', `**${failure.id} crashed**: \`${failure.message}\``);
-  parts.push(...sectionParts(sections, '##'), ...notesParts(notes));
+  parts.push(...sectionParts(sections, '##'));
   return `${parts.join('\n')}\n`;
 }
 
 /** Several runs, each `{ node, machine, sections, failures }` (`node`: the servers' Node major), side by side. */
-export function renderRuns(runs, { svgName, notes }) {
-  if (runs.length === 1) return renderMarkdown({ ...runs[0], svgName, notes });
+export function renderRuns(runs, { svgName }) {
+  if (runs.length === 1) return renderMarkdown({ ...runs[0], svgName });
   const names = runs.map((run) => `Node ${run.node}`);
   const machineNames = [...new Set(runs.flatMap((run) => run.machine.map(([name]) => name)))];
   const machineRows = machineNames.map((name) => [name, ...runs.map((run) => run.machine.find(([n]) => n === name)?.[1] ?? '-')]);
@@ -95,6 +88,5 @@ export function renderRuns(runs, { svgName, notes }) {
     parts.push('', `## ${names[i]}`);
     parts.push(...sectionParts(run.sections, '###'));
   }
-  parts.push(...notesParts(notes));
   return `${parts.join('\n')}\n`;
 }

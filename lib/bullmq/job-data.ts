@@ -28,6 +28,62 @@ export interface TaskJobData {
    * check in any web process. Optional within version 1.
    */
   readonly owner?: string;
+  /**
+   * The job id of the last task of the same list's earlier part (stored by flush()): the worker runs this job only
+   * once that one has finished. Optional within version 1 (an older worker ignores it and loses only that order).
+   */
+  readonly after?: string;
+}
+
+/** The job name of a long list stored as one job (flow.ts); the worker also checks that its data holds a list. */
+export const LIST_JOB_NAME = 'express-background-tasks:list';
+
+/** One task of a list job: its defineTask name, its task id, its arguments and its per-attempt timeout. */
+export interface ListJobTask {
+  readonly name: string;
+  readonly id: string;
+  readonly args: readonly unknown[];
+  readonly timeout: number | null;
+  readonly owner?: string;
+}
+
+/**
+ * A long list stored as one job: the fields of TaskJobData (`id` is the list job's id; `args` is empty, so that a
+ * worker of an older release refuses the job by its unknown name rather than misreading it), plus its tasks, run
+ * in order by one worker, and whether a failure skips the rest.
+ */
+export interface ListJobData extends TaskJobData {
+  readonly tasks: readonly ListJobTask[];
+  readonly stopOnError: boolean;
+}
+
+export function listJobData(
+  id: string,
+  tasks: readonly ListJobTask[],
+  stopOnError: boolean,
+  enqueuedAt: number,
+  origin: { method: string; url: string; traceparent?: string | undefined },
+  after?: string,
+): ListJobData {
+  return { ...taskJobData(id, [], enqueuedAt, Number.POSITIVE_INFINITY, origin, undefined, after), tasks, stopOnError };
+}
+
+/** The list job's data if this worker can read it, or the reason it cannot. */
+export function readListJobData(data: unknown): ListJobData | string {
+  const job = readTaskJobData(data);
+  if (typeof job === 'string') return job;
+  const list = job as Partial<ListJobData>;
+  if (!Array.isArray(list.tasks) || typeof list.stopOnError !== 'boolean') return 'its data lacks a tasks array or stopOnError';
+  for (const task of list.tasks as unknown[]) {
+    const entry = task as Partial<ListJobTask> | null;
+    if (entry === null || typeof entry !== 'object' || typeof entry.name !== 'string' || typeof entry.id !== 'string') {
+      return 'a task of its list lacks a name or an id';
+    }
+    if (!Array.isArray(entry.args) || (entry.timeout !== null && typeof entry.timeout !== 'number')) {
+      return 'a task of its list lacks an args array or a valid timeout';
+    }
+  }
+  return list as ListJobData;
 }
 
 /** version-traceid-parentid-flags, lower-case hex (W3C Trace Context). */
@@ -40,6 +96,7 @@ export function taskJobData(
   timeout: number,
   origin: { method: string; url: string; traceparent?: string | undefined },
   owner?: string,
+  after?: string,
 ): TaskJobData {
   const data: TaskJobData = {
     v: JOB_FORMAT_VERSION,
@@ -49,9 +106,10 @@ export function taskJobData(
     timeout: Number.isFinite(timeout) ? timeout : null,
     method: origin.method,
     path: pathOf(origin.url),
+    ...(origin.traceparent === undefined ? {} : { traceparent: origin.traceparent }),
+    ...(owner === undefined ? {} : { owner }),
   };
-  const traced = origin.traceparent === undefined ? data : { ...data, traceparent: origin.traceparent };
-  return owner === undefined ? traced : { ...traced, owner };
+  return after === undefined ? data : { ...data, after };
 }
 
 /** The job's traceparent if it carries a well-formed one (a malformed one is ignored, never a reason to refuse the job). */

@@ -1,5 +1,5 @@
 // runWorker(): runs a queue's jobs with the tasks given, each attempt through run-task (BullMQ does the retries), reporting outcomes.
-import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { DelayedError, Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { parseDeadline } from '../check.js';
 import { settlesWithin } from '../deadline.js';
 import { definitionOf } from '../define-task.js';
@@ -12,7 +12,7 @@ import type { DrainOptions, DrainResult } from '../scheduler.js';
 import type { Origin, Task } from '../task.js';
 import { clusterAdvice } from './cluster-advice.js';
 import { bullmqConnection, releaseConnection } from './connection.js';
-import { readTaskJobData, type TaskJobData, traceparentOf } from './job-data.js';
+import { LIST_JOB_NAME, type ListJobData, readListJobData, readTaskJobData, type TaskJobData, traceparentOf } from './job-data.js';
 import { parseWorkerOptions, type RunWorkerOptions, type WorkerSettings, type WorkerTaskInfo } from './options.js';
 
 /** Counters since the worker started; `running` is now. */
@@ -63,6 +63,9 @@ export interface TaskWorker {
 const PENDING_STATES = ['active', 'wait', 'prioritized', 'delayed', 'waiting-children'] as const;
 
 const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
+/** How long a job whose list's earlier part still runs waits before it looks again: a tenth of its age, within these. */
+const AFTER_WAIT_MIN_MS = 50;
+const AFTER_WAIT_MAX_MS = 1000;
 /** After the deadline, how long tasks that heed their signal get to hand their jobs back (one Redis round trip each) and BullMQ's close() to end. */
 const HANDBACK_GRACE_MS = 250;
 /** Then, the most a forced stop of a stuck BullMQ worker may take (its steps are local and quick unless Redis is gone). */
@@ -75,6 +78,8 @@ class QueueWorker implements TaskWorker, RunOwner {
   readonly #settings: WorkerSettings;
   /** One attempt per BullMQ attempt: BullMQ does the retries and the backoff. */
   readonly #policies: Policies;
+  /** The tasks of a list job: one job for the whole list, so the worker does each task's retries and backoff. */
+  readonly #listPolicies: Policies;
   readonly #outcomes: Outcomes<WorkerTaskInfo>;
   #lastLogged = '';
   readonly #releaseConnection: () => void;
@@ -88,6 +93,12 @@ class QueueWorker implements TaskWorker, RunOwner {
     this.#policies = new Policies({
       timeout: Number.POSITIVE_INFINITY,
       retries: 0,
+      threads: settings.threads,
+      threadsOption: 'runWorker({ threads })',
+      where: 'runWorker()',
+    });
+    this.#listPolicies = new Policies({
+      timeout: Number.POSITIVE_INFINITY,
       threads: settings.threads,
       threadsOption: 'runWorker({ threads })',
       where: 'runWorker()',
@@ -106,45 +117,135 @@ class QueueWorker implements TaskWorker, RunOwner {
       this.#lastLogged = '';
       if (debug.enabled) debug('task %s (job %s) attempt %d started', job.name, job.id, job.attemptsMade + 1);
     });
-    this.worker.on('completed', (job) => this.#record(job, 'succeeded', undefined));
+    // A list job's tasks are counted one by one as they run (#processList), not the job.
+    this.worker.on('completed', (job) => {
+      if (job.name !== LIST_JOB_NAME) this.#record(job, 'succeeded', undefined);
+    });
     this.worker.on('failed', (job, error) => this.#failedAttempt(job, error));
   }
 
   async #process(job: Job, token: string | undefined): Promise<null> {
+    if (job.name === LIST_JOB_NAME) return this.#processList(job, token);
     const data = readTaskJobData(job.data);
     if (typeof data === 'string') throw new UnrecoverableError(`Job ${job.id} of task "${job.name}" cannot be run: ${data}`);
-    const fn = this.#settings.tasks.get(job.name);
-    if (fn === undefined) {
-      const known = [...this.#settings.tasks.keys()].map((name) => `"${name}"`).join(', ');
-      throw new UnrecoverableError(
-        `Unknown task "${job.name}" in queue "${this.#settings.queueName}": this worker runs only ${known}; ` +
-          'start it with the defineTask() of that name in its tasks option',
-      );
-    }
+    await this.#waitForEarlierPart(job, data, token);
+    const fn = this.#task(job.name);
+    if (typeof fn === 'string') throw new UnrecoverableError(fn);
     // The task's own timeout, else the one the web process sent with the job.
     const policy = this.#policies.ofDefinition(definitionOf(fn)!, data.timeout ?? Number.POSITIVE_INFINITY);
     // attemptsBefore: BullMQ counts the attempts (retries and redeliveries), so that traces number them as it does.
     const task: Task = { fn, args: data.args, context: undefined, policy, id: data.id, attemptsBefore: job.attemptsMade };
+    const run = await this.#run(task, originOf(data));
+    if (run.status === 'succeeded') return null; // no return value: it would be stored in Redis
+    if (run.cancelled && token !== undefined) {
+      // Stopped by close(): back to the queue as if never taken, without using up an attempt.
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
+    throw asError(run.error);
+  }
+
+  /**
+   * A job whose list's earlier part (stored by flush()) has not finished goes back to the queue, delayed, without
+   * using an attempt: it runs once that part's last job has finished (or is gone: finished and removed).
+   */
+  async #waitForEarlierPart(job: Job, data: TaskJobData, token: string | undefined): Promise<void> {
+    if (typeof data.after !== 'string' || token === undefined || (typeof job.progress === 'number' && job.progress > 0)) return;
+    const earlier = await Job.fromId(this.worker, data.after);
+    if (earlier === undefined || typeof earlier.finishedOn === 'number') return;
+    const wait = Math.min(AFTER_WAIT_MAX_MS, Math.max(AFTER_WAIT_MIN_MS, (Date.now() - data.enqueuedAt) / 10));
+    if (debug.enabled) debug('task %s (job %s) waits %dms for the earlier part of its list', job.name, job.id, wait);
+    await job.moveToDelayed(Date.now() + wait, token);
+    throw new DelayedError();
+  }
+
+  /** The task of that name, or why there is none. */
+  #task(name: string): Task['fn'] | string {
+    const fn = this.#settings.tasks.get(name);
+    if (fn !== undefined) return fn;
+    const known = [...this.#settings.tasks.keys()].map((known) => `"${known}"`).join(', ');
+    return (
+      `Unknown task "${name}" in queue "${this.#settings.queueName}": this worker runs only ${known}; ` +
+      'start it with the defineTask() of that name in its tasks option'
+    );
+  }
+
+  /** Runs one task to its outcome, counted as running meanwhile. */
+  async #run(task: Task, origin: Origin): Promise<TaskRun> {
     const outcomes = this.#outcomes;
     outcomes.started(1, false);
     let run: TaskRun | undefined;
     try {
       run = await new Promise<TaskRun>((resolve) => {
-        const started = new TaskRun(task, this, originOf(data), () => resolve(started));
+        const started = new TaskRun(task, this, origin, () => resolve(started));
         if (started.start()) resolve(started);
         else outcomes.track(started);
       });
-      if (run.status === 'succeeded') return null; // no return value: it would be stored in Redis
-      if (run.cancelled && token !== undefined) {
-        // Stopped by close(): back to the queue as if never taken, without using up an attempt.
-        await job.moveToWait(token);
-        throw new WaitingError();
-      }
-      throw asError(run.error);
+      return run;
     } finally {
       if (run !== undefined) outcomes.untrack(run);
       outcomes.stopped(1);
     }
+  }
+
+  /**
+   * A long list stored as one job: its tasks in order, each with its own retries, outcome and report, as a chain
+   * would run them. The job's progress is the number of tasks done, written after each, so that a job delivered
+   * again (its worker died, or close() handed it back) resumes with the task that was running.
+   */
+  async #processList(job: Job, token: string | undefined): Promise<null> {
+    const data = readListJobData(job.data);
+    if (typeof data === 'string') throw new UnrecoverableError(`List job ${job.id} cannot be run: ${data}`);
+    await this.#waitForEarlierPart(job, data, token);
+    const origin = originOf(data);
+    const outcomes = this.#outcomes;
+    let skipReason: string | undefined;
+    for (let i = typeof job.progress === 'number' ? job.progress : 0; i < data.tasks.length; i++) {
+      const entry = data.tasks[i] as ListJobData['tasks'][number];
+      if (skipReason !== undefined) {
+        outcomes.skip(false, entry.name, `job ${job.id} task ${i + 1}`, skipReason);
+        continue;
+      }
+      const fn = this.#task(entry.name);
+      const started = performance.now();
+      let status: Status;
+      let error: unknown;
+      let attempts = 1;
+      if (typeof fn === 'string') {
+        outcomes.started(1, false);
+        outcomes.stopped(1);
+        status = 'failed';
+        error = new UnrecoverableError(fn);
+      } else {
+        const policy = this.#listPolicies.ofDefinition(definitionOf(fn)!, entry.timeout ?? Number.POSITIVE_INFINITY);
+        const run = await this.#run({ fn, args: entry.args, context: undefined, policy, id: entry.id }, origin);
+        if (run.cancelled && token !== undefined) {
+          await job.updateProgress(i); // resumes with this task
+          await job.moveToWait(token);
+          throw new WaitingError();
+        }
+        status = run.status as Status;
+        error = run.error;
+        attempts = run.attempts;
+      }
+      const info = status !== 'succeeded' || debug.enabled ? this.#listInfo(entry, data, attempts) : undefined;
+      outcomes.record(status, error, info, started);
+      if (status !== 'succeeded' && data.stopOnError) skipReason = 'an earlier task of its list failed and stopOnError is set';
+      await job.updateProgress(i + 1);
+    }
+    return null;
+  }
+
+  #listInfo(entry: ListJobData['tasks'][number], data: ListJobData, attempts: number): WorkerTaskInfo {
+    return {
+      name: entry.name,
+      taskId: entry.id,
+      method: data.method,
+      url: data.path,
+      attempts,
+      queueName: this.#settings.queueName,
+      where: 'queue',
+    };
   }
 
   /** @internal A job's attempt that went asynchronous has settled. */
