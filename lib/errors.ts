@@ -54,9 +54,23 @@ export class TaskTimeoutError extends Error {
   /** The timeout that expired, in ms. */
   readonly timeout: number;
 
-  constructor(taskName: string, ms: number) {
-    super(`Background task "${taskName}" timed out after ${ms} ms`);
+  constructor(taskName: string, ms: number, message = `Background task "${taskName}" timed out after ${ms} ms`) {
+    super(message);
     this.timeout = ms;
+  }
+}
+
+/**
+ * What a thread task still running (or waiting for a thread) at `threadPool().close({ timeout })`'s deadline ends
+ * with: its thread is terminated, and it counts as timed out (a `TaskTimeoutError`, with that code and name).
+ */
+export class ThreadPoolCloseTimeoutError extends TaskTimeoutError {
+  constructor(taskName: string, ms: number) {
+    super(
+      taskName,
+      ms,
+      `Thread task "${taskName}" was stopped by threadPool().close(): its deadline of ${ms} ms was reached, and its thread terminated`,
+    );
   }
 }
 

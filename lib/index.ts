@@ -24,6 +24,7 @@ export {
   TaskTimeoutError,
   TestScopeError,
   ThreadPoolClosedError,
+  ThreadPoolCloseTimeoutError,
   ThreadTaskNotFoundError,
 } from './errors.js';
 export { parseRetryAfter, retryAfter } from './flow/retry-after.js';
@@ -39,7 +40,7 @@ export type {
   StatusOptions,
 } from './options.js';
 export type { Stats, TaskInfo } from './outcomes.js';
-export type { ThreadPool, Where } from './place.js';
+export type { ThreadPool, ThreadPoolCloseOptions, ThreadPoolCloseResult, Where } from './place.js';
 export type { PlatformWaitUntil } from './platform.js';
 export type { EnqueueOptions, FailedQueueJob, QueuedTask, QueueJobCounts, QueueRecord, QueueRunner } from './queue-runner.js';
 export type { DrainOptions, DrainResult } from './scheduler.js';

@@ -52,6 +52,14 @@ export class TaskRun {
   /** Why the run was cancelled (no further attempt). */
   #cancelReason: unknown = NOT_YET;
   #retryTimer: NodeJS.Timeout | undefined;
+  /** @internal Outcomes' list of the runs a deadline cancels (see Outcomes.track()). */
+  tracked = false;
+  /** @internal */
+  previousActive: TaskRun | undefined;
+  /** @internal */
+  nextActive: TaskRun | undefined;
+  /** Told when the current attempt's signal aborts, by a place that relays the abort elsewhere (a thread) without making the signal. */
+  #onAbort: ((reason: unknown) => void) | undefined;
 
   constructor(task: Task, owner: RunOwner, origin: Origin, resume: (proceed: boolean) => void) {
     this.task = task;
@@ -84,6 +92,16 @@ export class TaskRun {
     if (this.#abortReason !== NOT_YET) return;
     this.#abortReason = reason;
     this.#controller?.abort(reason);
+    this.#onAbort?.(reason);
+  }
+
+  /**
+   * Calls `listener` once if the current attempt's signal aborts (at once if it has), without making the signal:
+   * a thread pool relays the abort to its thread this way. `undefined` stops listening; the next attempt starts without.
+   */
+  onAbort(listener: ((reason: unknown) => void) | undefined): void {
+    this.#onAbort = listener;
+    if (listener !== undefined && this.#abortReason !== NOT_YET) listener(this.#abortReason);
   }
 
   /** Aborts the current attempt and forbids further ones; a wait between attempts ends at once. */
@@ -231,6 +249,7 @@ export class TaskRun {
     }
     this.#controller = undefined;
     this.#abortReason = NOT_YET;
+    this.#onAbort = undefined;
     this.#attempt(false);
   }
 
