@@ -1,7 +1,7 @@
 // Status records of thread tasks: taskId() in the thread is the handle's id, and taskProgress() crosses back to the record.
 import path from 'node:path';
 import request from 'supertest';
-import type { TaskHandle } from '../lib/index.js';
+import type { TaskHandle, TaskRecord } from '../lib/index.js';
 import { threadPool } from '../lib/threads/index.js';
 import { GATE, idIn, shared, threadSteps } from './fixtures/status-thread-tasks.js';
 import { appWith, settled } from './helpers.js';
@@ -32,3 +32,31 @@ test('a thread task: taskId() in the thread is the handle id; its record says wh
     await threads.close();
   }
 });
+
+test("a thread task's taskProgress() crosses back to its record; the final value is kept", async () => {
+  const threads = threadPool({ module: tasksModule, maxThreads: 1 });
+  const slots = shared();
+  let handle!: TaskHandle;
+  const { app, bg } = appWith({ status: true, threads }, (_req, res) => {
+    handle = res.locals.background.addTask(threadSteps, slots);
+    res.status(202).json({ id: handle.id });
+  });
+  try {
+    const { body } = await request(app).post('/').expect(202);
+    // The thread reports half way, then blocks on the gate until the record has shown it.
+    const halfWay = await new Promise<TaskRecord>((resolve, reject) => {
+      const check = (): void => {
+        handle.status().then((record) => (record?.progress === 0.5 ? resolve(record) : setImmediate(check)), reject);
+      };
+      check();
+    });
+    expect(halfWay).toMatchObject({ id: body.id, state: 'running', message: 'half way', where: 'thread', attempts: 1 });
+    open(slots);
+    const final = await handle.settled();
+    await settled(bg);
+    expect(final).toMatchObject({ state: 'succeeded', progress: 1, message: 'done', where: 'thread' });
+  } finally {
+    open(slots);
+    await threads.close();
+  }
+}, 20_000);

@@ -223,7 +223,7 @@ async function main() {
       return [runs.length === 1 ? f : { ...f, label: `Node ${run.node}: ${f.label}`, value: f.value ?? Number.NaN }];
     }),
   );
-  // Figures measured by other scripts (such as bench/handoff.mjs) sit below HAND_MEASURED in results.md and are kept.
+  // Figures measured by other scripts (bench/handoff.mjs, bench/flow-rate.mjs) sit below HAND_MEASURED in results.md and are kept.
   const previous = path.join(BENCH_DIR, 'results.md');
   const old = existsSync(previous) ? readFileSync(previous, 'utf8') : '';
   const kept = old.includes(HAND_MEASURED) ? `\n${old.slice(old.indexOf(HAND_MEASURED))}` : '';

@@ -5,7 +5,7 @@ import { invalid, received } from './check.js';
 import { interception } from './interception.js';
 import { debug, describeError, pathOf, warn } from './report.js';
 import type { Resume, Scheduler } from './scheduler.js';
-import type { Origin, Task } from './task.js';
+import { ORIGIN, type Origin, type OriginSource, type Task } from './task.js';
 import { captureContext } from './task-context.js';
 import type { TaskHandle } from './task-handle.js';
 
@@ -17,7 +17,7 @@ const IDLE = 2; // finished and drained: a new task starts a run of its own
  * The tasks of one response, at `res.locals.background`. Shared by every middleware and handler
  * of the request; its tasks run one after another, in the order added, once the response is finished.
  */
-export class BackgroundTasks {
+export class BackgroundTasks implements OriginSource {
   readonly #scheduler: Scheduler;
   // Held only until the response finishes, so that a pending task does not keep them alive.
   #req: IncomingMessage | undefined;
@@ -66,7 +66,9 @@ export class BackgroundTasks {
       this.#origin = { ...this.#where(), owner: scheduler.ownerOf(this.#req as IncomingMessage) };
     }
     const origin = scheduler.observed ? this.#where() : undefined;
-    let task = scheduler.admit(fn as Task['fn'], args, first ? noContext : captureContext, origin);
+    let task = scheduler.admit(fn as Task['fn'], args, first ? noContext : captureContext, origin, origin?.owner, this);
+    // Taken by flow control: deduplicated onto a pending task, or debounced apart from the list.
+    if (task === undefined) return scheduler.apartHandle();
     if (scheduler.captureCallSite) task = withCallSite(task, this.addTask);
     if (this.#tasks === undefined) {
       this.#tasks = [task];
@@ -141,6 +143,11 @@ export class BackgroundTasks {
     const res = this.#res;
     if (req !== undefined && res !== undefined && this.#scheduler.skipReason(req, res) !== undefined) return Promise.resolve();
     return this.flush();
+  }
+
+  /** @internal Where this list's tasks come from, for a task that runs apart from it (debounced). */
+  [ORIGIN](): Origin {
+    return this.#where();
   }
 
   #where(): Origin {

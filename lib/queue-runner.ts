@@ -7,6 +7,11 @@ export interface QueuedTask {
   readonly definition: TaskDefinition;
   readonly args: readonly unknown[];
   /**
+   * For a task defined with `dedupe`: the queue's deduplication id (a hash of the name and key, never the key), the
+   * ttl in ms, and whether it debounces. Such a task always comes alone in its list (BullMQ refuses deduplication in a chain).
+   */
+  readonly dedupe?: { readonly id: string; readonly ttl: number; readonly debounce: boolean };
+  /**
    * The task's id (the handle's, and taskId()'s in the worker): a queue should use it as its job id, so that a
    * resend of the same list is idempotent and any process can read the task's status by it.
    */

@@ -3,8 +3,9 @@ import type { AsyncResource } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkArgs } from './args-check.js';
 import { invalid, parseDeadline } from './check.js';
-import { definitionOf } from './define-task.js';
+import { definitionOf, type TaskDefinition } from './define-task.js';
 import { BackgroundTasksFullError, DrainDeadlineError } from './errors.js';
+import { type FlowControl, type FlowKeys, hashedKey } from './flow/flow-control.js';
 import type { OwnerOf, Settings, SkipRequest, SkipResponse } from './options.js';
 import { appendCallSite, Outcomes, type Stats, type TaskInfo } from './outcomes.js';
 import type { Where } from './place.js';
@@ -14,12 +15,13 @@ import type { QueuedTask, QueueRunner } from './queue-runner.js';
 import { debug, describeError, pathOf, warn } from './report.js';
 import { type RunOwner, type Status, TaskRun } from './run-task.js';
 import { StatusStore } from './status-store.js';
-import { newTaskId, type Origin, type Task, taskIdOf, taskName } from './task.js';
+import { newTaskId, ORIGIN, type Origin, type OriginSource, type Task, taskIdOf, taskName } from './task.js';
+import { captureContext } from './task-context.js';
 import { type TaskEntry, TaskFeed, type TaskState } from './task-events.js';
 import { Handle } from './task-handle.js';
 import { keptResult } from './task-record.js';
 import { PROGRESS_WINDOW_MS, Throttle } from './throttle.js';
-import { traceEnqueue, tracingEnqueues } from './tracing.js';
+import { deduplicatedChannel, traceDeduplicated, traceEnqueue, tracingEnqueues } from './tracing.js';
 
 /** Called with whether the list goes on (false: a task failed under stopOnError) once an asynchronous task has settled. */
 export type Resume = (proceed: boolean) => void;
@@ -53,6 +55,10 @@ export class Scheduler implements RunOwner {
   readonly #slotWaiters: Array<() => void> = [];
   /** Aborted when drain() gives up: the queue runner then gives up the lists it holds, not yet stored. Made at the first hand-off. */
   #giveUp: AbortController | undefined;
+  /** The task kinds holding debounced tasks now or before, for drain() to run them at once. */
+  readonly #debouncing = new Set<FlowControl<Task>>();
+  /** What the last add that admit() took apart from its list is about, for apartHandle(). */
+  #apart: { task: Task; deduplicated: boolean } | undefined;
   /** Who observes this middleware's tasks (status records, the dashboard, the test kit); while nobody does, no entries are made. */
   readonly feed: TaskFeed;
   /** The status records (the status option), an observer of the feed; undefined while the option is off. */
@@ -70,6 +76,7 @@ export class Scheduler implements RunOwner {
       threadsOption: 'backgroundTasks({ threads })',
       where: 'addTask()',
       queued: settings.runner !== undefined,
+      debounced: (task) => this.#runApart(task),
     });
     this.status = settings.status === undefined ? undefined : new StatusStore(settings.status, settings.runner);
     if (this.status !== undefined) this.feed.observe(this.status);
@@ -95,6 +102,16 @@ export class Scheduler implements RunOwner {
     return new Handle(task, this.status);
   }
 
+  /**
+   * The handle for the add admit() just took apart from its list (it answered undefined): the pending task's, marked
+   * deduplicated when the add added nothing. Read at once by addTask, in the same synchronous call.
+   */
+  apartHandle(): Handle {
+    const { task, deduplicated } = this.#apart as { task: Task; deduplicated: boolean };
+    this.#apart = undefined;
+    return new Handle(task, this.status, deduplicated);
+  }
+
   /** Where this middleware's lists go: a queue, or undefined to run them here. Decided once, with the options. */
   get queue(): QueueRunner | undefined {
     return this.#settings.runner;
@@ -118,7 +135,14 @@ export class Scheduler implements RunOwner {
    * Checks a new task and counts it as queued; throws (and the task is not accepted) when it is not fit to run
    * where it would run, or when maxQueued is reached. `context` is read only once the task is accepted.
    */
-  admit(fn: Task['fn'], args: readonly unknown[], context: () => AsyncResource | undefined, origin?: Origin): Task {
+  admit(
+    fn: Task['fn'],
+    args: readonly unknown[],
+    context: () => AsyncResource | undefined,
+    origin?: Origin,
+    owner?: string,
+    list?: OriginSource,
+  ): Task | undefined {
     const settings = this.#settings;
     const policy = this.#policies.of(fn);
     // The common case (a plain in-process task, no checks) reads no name at all.
@@ -132,8 +156,27 @@ export class Scheduler implements RunOwner {
       if (settings.checkArgs) checkArgs(name, args, 'json');
       policy.place.admit?.(name, args);
     }
+    const flow = policy.flow;
+    let keys: FlowKeys | undefined;
+    if (flow !== undefined) {
+      keys = flow.keysOf(args);
+      if (keys.dedupe !== undefined && this.#deduplicated(flow, keys.dedupe, args, list)) return undefined;
+    }
     if (this.#outcomes.queued >= settings.maxQueued) throw new BackgroundTasksFullError(settings.maxQueued);
     this.#outcomes.queued++;
+    if (flow !== undefined) return this.#held(flow, keys as FlowKeys, this.#accepted(fn, args, context, origin, owner, policy), list);
+    return this.#accepted(fn, args, context, origin, owner, policy);
+  }
+
+  #accepted(
+    fn: Task['fn'],
+    args: readonly unknown[],
+    context: () => AsyncResource | undefined,
+    origin: Origin | undefined,
+    owner: string | undefined,
+    policy: Task['policy'],
+  ): Task {
+    const settings = this.#settings;
     if (origin === undefined) return { fn, args, context: context(), policy, id: undefined, entry: undefined };
     const id = newTaskId();
     const entry: TaskEntry = {
@@ -142,7 +185,7 @@ export class Scheduler implements RunOwner {
       where: settings.runner === undefined ? policy.place.where : 'queue',
       method: origin.method,
       path: pathOf(origin.url),
-      owner: origin.owner,
+      owner,
       state: 'queued',
       attempts: 0,
       progress: undefined,
@@ -157,6 +200,67 @@ export class Scheduler implements RunOwner {
     };
     this.feed.added(entry);
     return { fn, args, context: context(), policy, id, entry };
+  }
+
+  /**
+   * An add of a key that is already pending: 'drop' adds nothing; 'debounce' gives the pending task these arguments
+   * (and this add's context and origin) and starts its quiet again. Counted, and published on its own channel.
+   */
+  #deduplicated(flow: FlowControl<Task>, key: string, args: readonly unknown[], list: OriginSource | undefined): boolean {
+    const mode = flow.definition.dedupe?.mode ?? 'drop';
+    let existing: Task | undefined;
+    if (mode === 'drop') {
+      existing = flow.drop?.existing(key);
+      if (existing === undefined) return false;
+    } else {
+      existing = flow.debounce?.pending(key);
+      if (existing === undefined) return false;
+      const origin = list?.[ORIGIN]() ?? existing.origin;
+      // The same task (its id, its entry) with this add's arguments, context and origin.
+      flow.debounce?.hold(key, { ...existing, args, context: captureContext(), origin });
+    }
+    this.#apart = { task: existing, deduplicated: true };
+    this.#outcomes.deduplicated++;
+    if (deduplicatedChannel.hasSubscribers) traceDeduplicated(flow.definition.name, mode, list?.[ORIGIN]() ?? { method: '', url: '' });
+    if (debug.enabled) debug('task %s deduplicated (%s)', flow.definition.name, mode);
+    return true;
+  }
+
+  /** A new task of a kind with flow control: its keys kept with it; a 'drop' key held, a 'debounce' one held apart from its list. */
+  #held(flow: FlowControl<Task>, keys: FlowKeys, accepted: Task, list: OriginSource | undefined): Task | undefined {
+    const task: Task = { ...accepted, keys };
+    const key = keys.dedupe;
+    if (key === undefined) return task;
+    if (flow.debounce === undefined) {
+      // Its id now: later adds get its handle, and the list may run a copy of it (captureCallSite).
+      taskIdOf(task);
+      flow.drop?.hold(key, task);
+      return task;
+    }
+    // Run apart from its list, from a timer: it needs its own context and origin, and its id now (copies share it).
+    taskIdOf(task);
+    const origin = list?.[ORIGIN]() ?? { method: '', url: '' };
+    const held: Task = { ...task, context: task.context ?? captureContext(), origin };
+    flow.debounce.hold(key, held);
+    this.#debouncing.add(flow);
+    this.#apart = { task: held, deduplicated: false };
+    return undefined;
+  }
+
+  /** A debounced task whose key has been quiet for its ttl: run here, or handed to the queue, on its own. */
+  #runApart(task: Task): void {
+    const origin = task.origin ?? { method: '', url: '' };
+    if (this.#settings.runner !== undefined) {
+      this.handOff([task], origin).catch(internalError);
+      return;
+    }
+    this.run(task, origin, ignore);
+  }
+
+  /** A task of a dedupe key is no longer pending ('drop': its key stays taken for the rest of its ttl). */
+  #released(task: Task): void {
+    const key = task.keys?.dedupe;
+    if (key !== undefined) task.policy.flow?.drop?.done(key, task);
   }
 
   /** Whether addTask should make entries for observers (it then passes the request's origin to admit()). */
@@ -183,6 +287,7 @@ export class Scheduler implements RunOwner {
   /** A queued task that will not run (its response was skipped, or an earlier task failed under stopOnError). */
   skip(task: Task, origin: Origin, why: string): void {
     if (task.entry !== undefined) this.#ended(task.entry, 'skipped', undefined, 0);
+    if (task.policy.flow !== undefined) this.#released(task);
     if (debug.enabled) this.#outcomes.skip(true, taskName(task), `${origin.method} ${pathOf(origin.url)}`, why);
     else this.#outcomes.skip(true, '', '', why);
   }
@@ -193,6 +298,18 @@ export class Scheduler implements RunOwner {
    * task then holds one promise reaction instead of a chain of promises.
    */
   run(task: Task, origin: Origin, resume: Resume): boolean | undefined {
+    const flow = task.policy.flow;
+    // A task waiting for its rate window or its key's slot holds no slot of the middleware meanwhile.
+    if (flow?.gated && !flow.enter(task.keys as FlowKeys, () => this.#passed(task, origin, resume))) return undefined;
+    return this.#slot(task, origin, resume);
+  }
+
+  #passed(task: Task, origin: Origin, resume: Resume): void {
+    const proceed = this.#slot(task, origin, resume);
+    if (proceed !== undefined) resume(proceed);
+  }
+
+  #slot(task: Task, origin: Origin, resume: Resume): boolean | undefined {
     if (this.#slotsInUse < this.#settings.concurrency) {
       this.#slotsInUse++;
       return this.#start(task, origin, resume);
@@ -206,6 +323,7 @@ export class Scheduler implements RunOwner {
 
   #start(task: Task, origin: Origin, resume: Resume): boolean | undefined {
     this.#outcomes.started(1, true);
+    task.policy.flow?.started(task.keys as FlowKeys);
     const run = new TaskRun(task, this, origin, resume);
     const entry = task.entry;
     if (entry !== undefined) {
@@ -229,6 +347,11 @@ export class Scheduler implements RunOwner {
   #finished(run: TaskRun): boolean {
     this.#releaseSlot();
     const { status, origin, task } = run;
+    const flow = task.policy.flow;
+    if (flow !== undefined) {
+      flow.ended(task.keys as FlowKeys);
+      this.#released(task);
+    }
     if (status !== 'succeeded' && task.callSite !== undefined) appendCallSite(run.error, task.callSite);
     const info =
       status !== 'succeeded' || debug.enabled ? infoOf(taskName(task), origin, run.attempts, task.policy.place.where) : undefined;
@@ -292,6 +415,22 @@ export class Scheduler implements RunOwner {
    * deadline; a rejection then reaches the caller, and the tasks are not accepted: they leave `queued`, uncounted.
    */
   handOff(tasks: readonly Task[], origin: Origin, part: HandOffPart = {}): Promise<string | undefined> {
+    // BullMQ refuses deduplication inside a chain: a task with a dedupe key is a job of its own, the others keep their chain.
+    if (tasks.length > 1 && tasks.some((task) => task.keys?.dedupe !== undefined)) {
+      const chained = tasks.filter((task) => task.keys?.dedupe === undefined);
+      const apart = tasks.filter((task) => task.keys?.dedupe !== undefined);
+      const alone: HandOffPart = part.flush ? { flush: true } : {};
+      const sent = [
+        ...(chained.length === 0 ? [] : [this.#handOff(chained, origin, part)]),
+        ...apart.map((task) => this.#handOff([task], origin, alone)),
+      ];
+      // What a later part runs after: the chain's last task, or the earlier part's when this one chained nothing.
+      return Promise.all(sent).then(([receipt]) => (chained.length === 0 ? part.after : receipt));
+    }
+    return this.#handOff(tasks, origin, part);
+  }
+
+  #handOff(tasks: readonly Task[], origin: Origin, part: HandOffPart): Promise<string | undefined> {
     const runner = this.#settings.runner as QueueRunner;
     const outcomes = this.#outcomes;
     const started = debug.enabled ? performance.now() : 0;
@@ -299,6 +438,7 @@ export class Scheduler implements RunOwner {
       outcomes.started(tasks.length, true);
       const said = status === 'succeeded' ? 'enqueued' : undefined;
       for (const task of tasks) {
+        if (task.policy.flow !== undefined) this.#released(task);
         if (status !== 'succeeded' && task.callSite !== undefined) appendCallSite(error, task.callSite);
         outcomes.record(status, error, infoOf(taskName(task), origin, 1, 'queue'), started, said);
         const entry = task.entry;
@@ -318,11 +458,7 @@ export class Scheduler implements RunOwner {
     // biome-ignore lint/suspicious/noConfusingVoidType: what QueueRunner#enqueue resolves to.
     const enqueue = (from: Origin): Promise<string | void> => {
       try {
-        const queued = tasks.map((task): QueuedTask => {
-          const owner = task.entry?.owner;
-          const queuedTask = { definition: definitionOf(task.fn)!, args: task.args, id: taskIdOf(task) };
-          return owner === undefined ? queuedTask : { ...queuedTask, owner };
-        });
+        const queued = tasks.map((task) => queuedTask(task));
         const status = this.#settings.status;
         return runner.enqueue(queued, {
           stopOnError: this.#settings.stopOnError,
@@ -393,6 +529,8 @@ export class Scheduler implements RunOwner {
   drain(options?: DrainOptions): Promise<DrainResult> {
     // Bad options throw here, synchronously, like every other bad argument.
     const timeout = parseDeadline('drain()', options, Number.POSITIVE_INFINITY);
+    // Shutting down is no time to wait for quiet: debounced tasks run (or go to the queue) now.
+    for (const flow of this.#debouncing) flow.debounce?.flush();
     const outcomes = this.#outcomes;
     if (outcomes.pending === 0) return Promise.resolve({ drained: true, pending: 0 });
     debug('drain: waiting for %d tasks', outcomes.pending);
@@ -411,6 +549,26 @@ export class Scheduler implements RunOwner {
       return { drained, pending: drained ? 0 : left };
     });
   }
+}
+
+/** What the queue runner gets of a task: its definition and arguments, and for a dedupe key, BullMQ's deduplication (a hash, never the key). */
+function queuedTask(task: Task): QueuedTask {
+  const definition = definitionOf(task.fn) as TaskDefinition;
+  const key = task.keys?.dedupe;
+  const dedupe = definition.dedupe;
+  const queued: QueuedTask = { definition, args: task.args, id: taskIdOf(task), owner: task.entry?.owner };
+  if (key === undefined || dedupe === undefined) return queued;
+  return {
+    ...queued,
+    dedupe: { id: hashedKey(definition.name, key), ttl: dedupe.ttl, debounce: dedupe.mode === 'debounce' },
+  };
+}
+
+function ignore(): void {}
+
+/** Running apart from a list never throws by design; if it ever does, say so rather than leave an unhandled rejection. */
+function internalError(error: unknown): void {
+  warn(`internal error, please report it: ${describeError(error)}`);
 }
 
 function infoOf(name: string, origin: Origin, attempts: number, where: Where): TaskInfo {

@@ -49,7 +49,7 @@ export function chain(tasks: readonly QueuedTask[], options: EnqueueOptions, set
   const onChildFailure: JobsOptions = options.stopOnError ? { failParentOnFailure: true } : { ignoreDependencyOnFailure: true };
   let node: FlowJob | undefined;
   for (let i = 0; i < tasks.length; i++) {
-    const { definition, args, id, owner } = tasks[i] as QueuedTask;
+    const { definition, args, id, owner, dedupe } = tasks[i] as QueuedTask;
     // The task's id (made by the middleware) is the job id: a UUID is never all digits and has no ':', which BullMQ would refuse.
     const root = i === tasks.length - 1 && tasks.length > 1;
     const opts: JobsOptions = {
@@ -59,7 +59,7 @@ export function chain(tasks: readonly QueuedTask[], options: EnqueueOptions, set
       removeOnFail: keptFor(root ? keptAWhile(settings.removeOnFail) : settings.removeOnFail, options.keepFor),
       ...(definition.backoff === undefined ? {} : { backoff: { type: definition.backoff.type, delay: definition.backoff.delay } }),
       ...(i < tasks.length - 1 ? onChildFailure : {}),
-      ...(tasks.length === 1 ? { deduplication: { id, ttl: IDEMPOTENCY_WINDOW_MS } } : {}),
+      ...(tasks.length === 1 ? singleJob(id, dedupe) : {}),
     };
     const data = taskJobData(
       id,
@@ -105,6 +105,18 @@ function listJob(tasks: readonly QueuedTask[], options: EnqueueOptions, settings
       deduplication: { id, ttl: IDEMPOTENCY_WINDOW_MS },
     },
   };
+}
+
+/**
+ * A single job's deduplication: its own job id for the idempotency window, or for a task defined with `dedupe`, the
+ * hash of its name and key (the scheduler sends such a task alone). 'drop' is BullMQ's throttle mode (later adds of the
+ * id within ttl are ignored, from any web process); 'debounce' is its debounce mode (the job waits ttl, and a later
+ * add replaces it with its own arguments and starts the ttl again). A resend of the same job is ignored either way.
+ */
+function singleJob(id: string, dedupe: QueuedTask['dedupe']): JobsOptions {
+  if (dedupe === undefined) return { deduplication: { id, ttl: IDEMPOTENCY_WINDOW_MS } };
+  if (!dedupe.debounce) return { deduplication: { id: dedupe.id, ttl: dedupe.ttl } };
+  return { delay: dedupe.ttl, deduplication: { id: dedupe.id, ttl: dedupe.ttl, extend: true, replace: true } };
 }
 
 /**

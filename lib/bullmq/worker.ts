@@ -3,7 +3,8 @@ import { DelayedError, Job, Queue, UnrecoverableError, WaitingError, Worker } fr
 import { parseDeadline } from '../check.js';
 import { settlesWithin } from '../deadline.js';
 import { definitionOf } from '../define-task.js';
-import { CloseDeadlineError, TaskTimeoutError } from '../errors.js';
+import { CloseDeadlineError, InvalidArgumentError, TaskTimeoutError } from '../errors.js';
+import { retryAfterOf } from '../flow/retry-after.js';
 import { Outcomes } from '../outcomes.js';
 import { Policies } from '../policy.js';
 import { asError, debug, describeError, warn } from '../report.js';
@@ -15,6 +16,7 @@ import { PROGRESS_WINDOW_MS, Throttle } from '../throttle.js';
 import { clusterAdvice } from './cluster-advice.js';
 import { bullmqConnection, releaseConnection } from './connection.js';
 import { LIST_JOB_NAME, type ListJobData, readListJobData, readTaskJobData, type TaskJobData, traceparentOf } from './job-data.js';
+import { QueueLimits, type SlotLease } from './limits.js';
 import { parseWorkerOptions, type RunWorkerOptions, type WorkerSettings, type WorkerTaskInfo } from './options.js';
 import type { JobProgress } from './records.js';
 
@@ -69,6 +71,8 @@ const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 /** How long a job whose list's earlier part still runs waits before it looks again: a tenth of its age, within these. */
 const AFTER_WAIT_MIN_MS = 50;
 const AFTER_WAIT_MAX_MS = 1000;
+/** The backoff type a job is given, in this worker's memory only, when its task threw retryAfter(ms): BullMQ then asks backoffStrategy, which answers ms. */
+const RETRY_AFTER_BACKOFF = 'express-background-tasks.retry-after';
 /** After the deadline, how long tasks that heed their signal get to hand their jobs back (one Redis round trip each) and BullMQ's close() to end. */
 const HANDBACK_GRACE_MS = 250;
 /** Then, the most a forced stop of a stuck BullMQ worker may take (its steps are local and quick unless Redis is gone). */
@@ -84,6 +88,8 @@ class QueueWorker implements TaskWorker, RunOwner {
   /** The tasks of a list job: one job for the whole list, so the worker does each task's retries and backoff. */
   readonly #listPolicies: Policies;
   readonly #outcomes: Outcomes<WorkerTaskInfo>;
+  /** rateLimit and concurrency across workers, in Redis (a connection opened at the first limited job). */
+  readonly #limits: QueueLimits;
   #lastLogged = '';
   readonly #releaseConnection: () => void;
   #closing: Promise<WorkerCloseResult> | undefined;
@@ -115,7 +121,15 @@ class QueueWorker implements TaskWorker, RunOwner {
       concurrency: settings.concurrency,
       lockDuration: settings.lockDuration,
       stalledInterval: settings.stalledInterval,
+      // Called by BullMQ for the backoff type above only: the wait the task asked for.
+      settings: { backoffStrategy: (_attempts: number, _type?: string, error?: Error) => retryAfterOf(error) ?? 0 },
       ...(settings.prefix === undefined ? {} : { prefix: settings.prefix }),
+    });
+    this.#limits = new QueueLimits({
+      connection: settings.connection,
+      queueName: settings.queueName,
+      prefix: settings.prefix,
+      leaseMs: settings.lockDuration,
     });
     this.worker.on('error', (error) => this.#connectionTrouble(error));
     this.worker.on('active', (job) => {
@@ -136,8 +150,25 @@ class QueueWorker implements TaskWorker, RunOwner {
     await this.#waitForEarlierPart(job, data, token);
     const fn = this.#task(job.name);
     if (typeof fn === 'string') throw new UnrecoverableError(fn);
+    const definition = definitionOf(fn)!;
+    // Limits first: a job that must wait goes back to the queue delayed (DelayedError), holding no worker slot.
+    let lease: SlotLease | undefined;
+    if (definition.rateLimit !== undefined || definition.concurrency !== undefined) {
+      try {
+        lease = await this.#limits.enter(job, token, definition, data.args);
+      } catch (error) {
+        if (error instanceof InvalidArgumentError) throw new UnrecoverableError(error.message);
+        throw error;
+      }
+    }
     // The task's own timeout, else the one the web process sent with the job.
-    const policy = this.#policies.ofDefinition(definitionOf(fn)!, data.timeout ?? Number.POSITIVE_INFINITY);
+    let policy: Task['policy'];
+    try {
+      policy = this.#policies.ofDefinition(definition, data.timeout ?? Number.POSITIVE_INFINITY);
+    } catch (error) {
+      await lease?.release(); // a slot taken for a job that cannot run
+      throw error;
+    }
     // attemptsBefore: BullMQ counts the attempts (retries and redeliveries), so that traces number them as it does.
     const task: Task = { fn, args: data.args, context: undefined, policy, id: data.id, attemptsBefore: job.attemptsMade };
     // Its taskProgress() is stored as the job's progress (a task of a list job has no job of its own: not stored).
@@ -148,12 +179,15 @@ class QueueWorker implements TaskWorker, RunOwner {
       run = await this.#run(task, originOf(data));
     } finally {
       this.#jobs.delete(task);
+      await lease?.release();
     }
     if (run.status === 'succeeded') {
       await writer.flush();
       // A return value is stored in Redis only for a task defined with { result: true } (JSON, at most 64 KiB).
       return policy.result ? (keptResult(taskName(task), run.value) ?? null) : null;
     }
+    // retryAfter(ms): BullMQ asks backoffStrategy for this job's next wait, which answers the task's own delay.
+    if (retryAfterOf(run.error) !== undefined) job.opts.backoff = { type: RETRY_AFTER_BACKOFF, delay: 0 };
     if (run.cancelled && token !== undefined) {
       await writer.flush();
       // Stopped by close(): back to the queue as if never taken, without using up an attempt.
@@ -418,8 +452,12 @@ class QueueWorker implements TaskWorker, RunOwner {
       abandoned = this.#outcomes.active;
       return new CloseDeadlineError(ms);
     };
-    if (await this.#outcomes.settleBy(closed, timeout, deadline)) return { drained: true, abandoned: 0 };
+    if (await this.#outcomes.settleBy(closed, timeout, deadline)) {
+      await settlesWithin(this.#limits.close(), FORCE_STOP_BOUND_MS);
+      return { drained: true, abandoned: 0 };
+    }
     if (!(await settlesWithin(closed, HANDBACK_GRACE_MS))) await settlesWithin(this.#forceStop(), FORCE_STOP_BOUND_MS);
+    await settlesWithin(this.#limits.close(), FORCE_STOP_BOUND_MS);
     debug('queue %s: worker closed at its deadline; %d jobs abandoned', this.#settings.queueName, abandoned);
     return { drained: false, abandoned };
   }
