@@ -3,7 +3,7 @@ import path from 'node:path';
 import request from 'supertest';
 import type { TaskHandle, TaskRecord } from '../lib/index.js';
 import { threadPool } from '../lib/threads/index.js';
-import { GATE, idIn, shared, threadSteps } from './fixtures/status-thread-tasks.js';
+import { GATE, idIn, shared, threadSteps, threadSummary, threadUnkeptResult } from './fixtures/status-thread-tasks.js';
 import { appWith, settled } from './helpers.js';
 
 const tasksModule = path.join(__dirname, 'fixtures/status-thread-tasks.ts');
@@ -60,3 +60,29 @@ test("a thread task's taskProgress() crosses back to its record; the final value
     await threads.close();
   }
 }, 20_000);
+
+test("a { result: true } thread task's return value reaches its record as JSON; one that JSON cannot hold is said, not kept", async () => {
+  const threads = threadPool({ module: tasksModule, maxThreads: 1 });
+  const handles: TaskHandle[] = [];
+  const lines: string[] = [];
+  const spy = jest.spyOn(console, 'error').mockImplementation((line: string) => void lines.push(line));
+  const { app, bg } = appWith({ status: true, threads }, (_req, res) => {
+    handles.push(res.locals.background.addTask(threadSummary, 3));
+    handles.push(res.locals.background.addTask(threadUnkeptResult));
+    res.sendStatus(202);
+  });
+  try {
+    await request(app).post('/').expect(202);
+    const [summary, unkept] = await Promise.all(handles.map((handle) => handle.settled()));
+    await settled(bg);
+    expect(summary).toMatchObject({ state: 'succeeded', where: 'thread', result: { rows: 3, at: '1970-01-01T00:00:00.000Z' } });
+    expect(unkept?.state).toBe('succeeded');
+    expect(unkept?.result).toBeUndefined();
+    expect(lines.join('\n')).toMatch(
+      /task "threadUnkeptResult" is defined with \{ result: true \}, but its result is not kept: it is not JSON-serializable/,
+    );
+  } finally {
+    spy.mockRestore();
+    await threads.close();
+  }
+});

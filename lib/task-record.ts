@@ -117,7 +117,11 @@ export function resultProblem(value: unknown): { json: string } | { why: string 
  */
 export function keptResult(name: string, value: unknown): unknown {
   if (value === undefined) return undefined;
-  const checked = resultProblem(value);
+  return resultOf(name, resultProblem(value));
+}
+
+/** The value of a checked result (resultProblem()), or undefined after one line saying why it is not kept. */
+export function resultOf(name: string, checked: { json: string } | { why: string }): unknown {
   if ('why' in checked) {
     warn(`task "${name}" is defined with { result: true }, but its result is not kept: ${checked.why}`);
     return undefined;

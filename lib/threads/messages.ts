@@ -44,7 +44,12 @@ export interface SentProgress {
  */
 export type ThreadAnswer =
   | undefined
-  | { readonly kind: 'ok'; readonly progress: SentProgress }
+  | {
+      readonly kind: 'ok';
+      readonly progress?: SentProgress;
+      /** A `{ result: true }` task's return value as JSON (checked in the thread), or why it is not kept. */
+      readonly result?: { readonly json: string } | { readonly why: string };
+    }
   | { readonly kind: 'error'; readonly error: SentError; readonly progress?: SentProgress }
   | { readonly kind: 'thrown'; readonly value: unknown; readonly progress?: SentProgress }
   | { readonly kind: 'not-found'; readonly message: string };

@@ -14,6 +14,7 @@ import type { ThreadPool, ThreadPoolCloseOptions, ThreadPoolCloseResult } from '
 import { debug, describeError, warn } from '../report.js';
 import type { TaskRun } from '../run-task.js';
 import { type Task, taskIdOf, taskName } from '../task.js';
+import { resultOf } from '../task-record.js';
 import {
   type AbortMessage,
   type PoolData,
@@ -226,7 +227,7 @@ class PiscinaThreadPool implements ThreadPool {
     checkArgs(name, args, 'clone');
   }
 
-  attempt(task: Task, run: TaskRun): Promise<void> {
+  attempt(task: Task, run: TaskRun): Promise<unknown> {
     const name = taskName(task);
     if (this.#closing !== undefined) throw new ThreadPoolClosedError(name);
     const flight = new Flight(this, run, name, ++this.#attempts);
@@ -250,7 +251,7 @@ class PiscinaThreadPool implements ThreadPool {
         flight.done();
         if (answer === undefined) return;
         if (answer.kind !== 'not-found' && answer.progress !== undefined) this.#progress(flight, answer.progress);
-        if (answer.kind === 'ok') return;
+        if (answer.kind === 'ok') return answer.result === undefined ? undefined : resultOf(name, answer.result);
         if (answer.kind === 'error') throw receiveError(answer.error);
         if (answer.kind === 'not-found') throw new ThreadTaskNotFoundError(answer.message);
         throw answer.value;

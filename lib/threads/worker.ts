@@ -1,7 +1,9 @@
 // The worker-thread side of a thread pool: finds a task by its defineTask name in the tasks module and runs one attempt.
 import { workerData } from 'node:worker_threads';
+import { definitionOf } from '../define-task.js';
 import { describeError } from '../report.js';
 import { callInScope, type TaskScope } from '../task-context.js';
+import { resultProblem } from '../task-record.js';
 import {
   type AbortMessage,
   type PoolData,
@@ -151,12 +153,16 @@ export default async function runThreadJob(job: ThreadJob): Promise<ThreadAnswer
     }
   }
   let failure: Failure | undefined;
+  let value: unknown;
   try {
-    await callInScope(scope, undefined, fn, args);
+    value = await callInScope(scope, undefined, fn, args);
   } catch (error) {
     failure = thrown(error);
   }
   const progress = scope.end();
-  if (progress === undefined) return failure;
-  return failure === undefined ? { kind: 'ok', progress } : { ...failure, progress };
+  // A { result: true } task's value crosses as checked JSON: a value no clone can carry must not fail the answer.
+  const result = failure === undefined && value !== undefined && definitionOf(fn)?.result === true ? resultProblem(value) : undefined;
+  if (progress === undefined && result === undefined) return failure;
+  if (failure !== undefined) return { ...failure, progress };
+  return { kind: 'ok', ...(progress === undefined ? {} : { progress }), ...(result === undefined ? {} : { result }) };
 }
