@@ -113,10 +113,22 @@ export function checkThreads(where: string, value: unknown): ThreadPool | undefi
   return pool as ThreadPool;
 }
 
+/** Why a promise cannot be a skip() answer, said when one is refused (at creation for an async function, else at its first call). */
+export const ASYNC_SKIP =
+  'option "skip" must return true or false synchronously: a promise would count as true and skip every task. ' +
+  'Decide from req and res as they are when the response finishes; do asynchronous checks inside the task instead';
+
+function checkSkip(value: unknown): SkipPredicate {
+  const skip = checkFunction<SkipPredicate>(WHERE, 'skip', value, { fallback: skipServerErrors });
+  // An async function always returns a promise: refused now, not at the first response.
+  if (Object.prototype.toString.call(skip) === '[object AsyncFunction]') throw new InvalidArgumentError(`${WHERE}: ${ASYNC_SKIP}`);
+  return skip;
+}
+
 /** Every option: its check and its default, in one place. */
 const OPTIONS: OptionTable<Settings> = {
   onError: (value) => checkFunction<ErrorHandler>(WHERE, 'onError', value, { fallback: logTaskError }),
-  skip: (value) => checkFunction<SkipPredicate>(WHERE, 'skip', value, { fallback: skipServerErrors }),
+  skip: checkSkip,
   stopOnError: (value) => checkBoolean(WHERE, 'stopOnError', value, { fallback: false }),
   timeout: (value) => checkTimeout(WHERE, 'timeout', value, { fallback: Number.POSITIVE_INFINITY }),
   concurrency: (value) => checkInteger(WHERE, 'concurrency', value, { min: 1, fallback: Number.POSITIVE_INFINITY, infinity: true }),

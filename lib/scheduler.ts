@@ -4,8 +4,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkArgs } from './args-check.js';
 import { invalid, parseDeadline } from './check.js';
 import { definitionOf } from './define-task.js';
-import { BackgroundTasksFullError, DrainDeadlineError } from './errors.js';
-import type { Settings, SkipRequest, SkipResponse } from './options.js';
+import { BackgroundTasksFullError, DrainDeadlineError, InvalidArgumentError } from './errors.js';
+import { ASYNC_SKIP, type Settings, type SkipRequest, type SkipResponse } from './options.js';
 import { appendCallSite, Outcomes, type Stats, type TaskInfo } from './outcomes.js';
 import type { Where } from './place.js';
 import { holdPlatform } from './platform.js';
@@ -98,10 +98,11 @@ export class Scheduler implements RunOwner {
   /** Why a finished response's tasks are skipped, or undefined to run them. A skip() that throws is reported, and the tasks run. */
   skipReason(req: IncomingMessage, res: ServerResponse): string | undefined {
     try {
-      if (this.#settings.skip(req as SkipRequest, res as SkipResponse)) return `skip() said so for status ${res.statusCode}`;
+      const said: unknown = this.#settings.skip(req as SkipRequest, res as SkipResponse);
+      if (said && !refusedAnswer(said)) return `skip() said so for status ${res.statusCode}`;
     } catch (error) {
       // Nothing added is dropped over a faulty predicate: report it, and run the tasks.
-      warn(`skip() threw; running the tasks anyway: ${describeError(error)}`);
+      warn(`skip() failed; running the tasks anyway: ${describeError(error)}`);
     }
     return undefined;
   }
@@ -242,6 +243,13 @@ export class Scheduler implements RunOwner {
       return { drained, pending: drained ? 0 : left };
     });
   }
+}
+
+/** A promise from skip() is never taken for true: its tasks run, and it is reported as the InvalidArgumentError it is. */
+function refusedAnswer(said: unknown): boolean {
+  if (typeof (said as PromiseLike<unknown>).then !== 'function') return false;
+  Promise.resolve(said).catch(() => {}); // its own rejection is not ours to leave unhandled
+  throw new InvalidArgumentError(`backgroundTasks(): ${ASYNC_SKIP}`);
 }
 
 function infoOf(name: string, origin: Origin, attempts: number, where: Where): TaskInfo {
