@@ -82,7 +82,7 @@ export class Scheduler implements RunOwner {
           `addTask(): task "${name}" must be made with defineTask(name, fn) when a queue runner is set, so that a worker can find it by name`,
         );
       }
-      if (settings.checkArgs) checkArgs(name, args, 'json');
+      if (settings.checkArgs) checkArgs(name, args, 'queue');
       policy.place.admit?.(name, args);
     }
     if (this.#outcomes.queued >= settings.maxQueued) throw new BackgroundTasksFullError(settings.maxQueued);
