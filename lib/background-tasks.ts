@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import onFinished from 'on-finished';
 import { invalid, received } from './check.js';
-import { debug, describeError, pathOf, warn } from './report.js';
+import { debug, describeError, printable, printablePath, warn } from './report.js';
 import type { Resume, Scheduler } from './scheduler.js';
 import type { Origin, Task } from './task.js';
 import { captureContext } from './task-context.js';
@@ -96,7 +96,13 @@ export class BackgroundTasks {
     this.#skipReason = this.#scheduler.skipReason(req, res);
     if (debug.enabled) {
       const { method, url } = this.#origin;
-      debug('list start %s %s: %d tasks%s', method, pathOf(url), this.#tasks?.length ?? 0, this.#skipReason ? ' (skipped)' : '');
+      debug(
+        'list start %s %s: %d tasks%s',
+        printable(method),
+        printablePath(url),
+        this.#tasks?.length ?? 0,
+        this.#skipReason ? ' (skipped)' : '',
+      );
     }
     this.#carryOn();
   }
@@ -134,7 +140,7 @@ export class BackgroundTasks {
       if (proceed === undefined) return; // still running: #resume takes over
       this.#settled(proceed);
     }
-    if (debug.enabled) debug('list end %s %s', origin.method, pathOf(origin.url));
+    if (debug.enabled) debug('list end %s %s', printable(origin.method), printablePath(origin.url));
     this.#tasks = undefined;
     this.#next = 0;
     this.#state = IDLE;

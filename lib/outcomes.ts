@@ -1,7 +1,7 @@
 // Counting and reporting outcomes, for the middleware and the queue worker alike: counters, onError, the default line, deadlines.
 import { settlesWithin } from './deadline.js';
 import type { Where } from './place.js';
-import { debug, describeError, formatMs, pathOf, warn } from './report.js';
+import { causesOf, debug, describeError, escapeControls, formatMs, printable, printablePath, warn } from './report.js';
 import type { Status, TaskRun } from './run-task.js';
 
 /** What onError learns about the task that failed (never its arguments). */
@@ -43,11 +43,15 @@ export interface Stats {
   readonly skipped: number;
 }
 
-/** The default onError: one line naming the task, its origin (and job) and the error; never its arguments or the query string. */
+/**
+ * The default onError: one line naming the task, its origin (and job) and the error, then the error's stack and its
+ * `cause` chain; never its arguments or the query string. Names are printed escaped; it never throws.
+ */
 export function logTaskError(error: unknown, info: ReportedInfo): void {
-  const attempts = info.attempts > 1 ? ` after ${info.attempts} attempts` : '';
-  const job = info.taskId === undefined ? '' : `job ${info.taskId}, from `;
-  warn(`task "${info.name}" (${job}${info.method} ${pathOf(info.url)}) failed${attempts}: ${describeError(error)}${stackOf(error)}`);
+  const attempts = typeof info.attempts === 'number' && info.attempts > 1 ? ` after ${info.attempts} attempts` : '';
+  const job = info.taskId === undefined ? '' : `job ${printable(info.taskId)}, from `;
+  const origin = `${job}${printable(info.method)} ${printablePath(info.url)}`;
+  warn(`task "${printable(info.name)}" (${origin}) failed${attempts}: ${describeError(error)}${stackOf(error)}${causesOf(error)}`);
 }
 
 /**
@@ -55,12 +59,12 @@ export function logTaskError(error: unknown, info: ReportedInfo): void {
  * line, left out), or '' when it has none. A stack holds code locations and the error's message, never arguments.
  */
 export function stackOf(error: unknown): string {
-  if (!(error instanceof Error)) return '';
   let stack: unknown;
   try {
+    if (!(error instanceof Error)) return '';
     stack = error.stack;
   } catch {
-    return ''; // a throwing getter (prepareStackTrace gone wrong): the first line is all there is
+    return ''; // a throwing getter (prepareStackTrace gone wrong), or a Proxy's trap: the first line is all there is
   }
   if (typeof stack !== 'string') return '';
   const lines = stack.split('\n');
@@ -69,7 +73,7 @@ export function stackOf(error: unknown): string {
   if (first === -1) first = lines.length;
   return lines
     .slice(first)
-    .map((line) => `\n    ${line.trim()}`)
+    .map((line) => `\n    ${escapeControls(line.trim())}`)
     .join('');
 }
 
@@ -145,8 +149,9 @@ export class Outcomes<I extends ReportedInfo> {
     if (info === undefined) return;
     if (debug.enabled) {
       const outcome = said ?? (status === 'timedOut' ? 'timed out' : status);
-      const job = info.taskId === undefined ? '' : `job ${info.taskId}, `;
-      debug('task %s %s in %s (%s%s %s)', info.name, outcome, formatMs(performance.now() - started), job, info.method, pathOf(info.url));
+      const job = info.taskId === undefined ? '' : `job ${printable(info.taskId)}, `;
+      const took = formatMs(performance.now() - started);
+      debug('task %s %s in %s (%s%s %s)', printable(info.name), outcome, took, job, printable(info.method), printablePath(info.url));
     }
     if (status !== 'succeeded') this.#report(error, info);
   }
@@ -155,7 +160,7 @@ export class Outcomes<I extends ReportedInfo> {
   skip(fromQueue: boolean, name: string, where: string, why: string): void {
     if (fromQueue) this.queued--;
     this.skipped++;
-    if (debug.enabled) debug('task %s skipped (%s): %s', name, where, why);
+    if (debug.enabled) debug('task %s skipped (%s): %s', printable(name), printable(where), why);
     this.#checkIdle();
   }
 
@@ -207,5 +212,5 @@ export class Outcomes<I extends ReportedInfo> {
 }
 
 function handlerFailed(thrown: unknown, info: ReportedInfo): void {
-  warn(`onError threw while reporting task "${info.name}": ${describeError(thrown)}`);
+  warn(`onError threw while reporting task "${printable(info.name)}": ${describeError(thrown)}`);
 }

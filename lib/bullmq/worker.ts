@@ -1,16 +1,16 @@
 // runWorker(): runs a queue's jobs with the tasks given, each attempt through run-task (BullMQ does the retries), reporting outcomes.
-import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { type Job, type JobJson, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { parseDeadline } from '../check.js';
 import { settlesWithin } from '../deadline.js';
 import { definitionOf } from '../define-task.js';
 import { CloseDeadlineError, TaskTimeoutError } from '../errors.js';
 import { Outcomes } from '../outcomes.js';
 import { Policies } from '../policy.js';
-import { asError, debug, describeError, warn } from '../report.js';
+import { asError, debug, describeError, printable, warn } from '../report.js';
 import { type RunOwner, type Status, TaskRun } from '../run-task.js';
 import type { Origin, Task } from '../task.js';
 import { bullmqConnection } from './connection.js';
-import { readTaskJobData, type TaskJobData, traceparentOf } from './job-data.js';
+import { originOfJob, readTaskJobData, type TaskJob, UNREADABLE_JSON } from './job-data.js';
 import { parseWorkerOptions, type RunWorkerOptions, type WorkerSettings, type WorkerTaskInfo } from './options.js';
 
 /** Counters since the worker started; `running` is now. */
@@ -58,6 +58,24 @@ const FORCE_STOP_BOUND_MS = 300;
 /** close({ timeout }) resolves at most this many ms after its timeout (README states it). */
 export const CLOSE_OVERRUN_MS = HANDBACK_GRACE_MS + FORCE_STOP_BOUND_MS;
 
+/**
+ * BullMQ's Worker, except that a job whose stored data is not valid JSON is still delivered (with UNREADABLE_JSON as
+ * its data), so that it fails once with a clear report. BullMQ would throw while taking it, leave it active, and
+ * move it back to waiting once its lock expired, for ever, reported as connection trouble.
+ */
+class TaskBullmqWorker extends Worker {
+  protected override createJob(data: JobJson, jobId: string): Job {
+    try {
+      return super.createJob(data, jobId);
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw error;
+      const job = super.createJob({ ...data, data: '{}' }, jobId);
+      job.data = UNREADABLE_JSON;
+      return job;
+    }
+  }
+}
+
 class QueueWorker implements TaskWorker, RunOwner {
   readonly worker: Worker;
   readonly #settings: WorkerSettings;
@@ -77,30 +95,50 @@ class QueueWorker implements TaskWorker, RunOwner {
       threadsOption: 'runWorker({ threads })',
       where: 'runWorker()',
     });
-    this.worker = new Worker(settings.queueName, (job, token) => this.#process(job, token), {
+    this.worker = new TaskBullmqWorker(settings.queueName, (job, token) => this.#process(job, token), {
       connection: bullmqConnection(settings.connection),
       concurrency: settings.concurrency,
       lockDuration: settings.lockDuration,
       stalledInterval: settings.stalledInterval,
       ...(settings.prefix === undefined ? {} : { prefix: settings.prefix }),
     });
-    this.worker.on('error', (error) => this.#connectionTrouble(error));
+    this.worker.on('error', (error) => this.#guard(() => this.#connectionTrouble(error)));
     this.worker.on('active', (job) => {
       this.#lastLogged = '';
-      if (debug.enabled) debug('task %s (job %s) attempt %d started', job.name, job.id, job.attemptsMade + 1);
+      if (debug.enabled)
+        this.#guard(() => debug('task %s (job %s) attempt %d started', printable(job.name), printable(job.id), job.attemptsMade + 1));
     });
-    this.worker.on('completed', (job) => this.#record(job, 'succeeded', undefined));
-    this.worker.on('failed', (job, error) => this.#failedAttempt(job, error));
+    this.worker.on('completed', (job) => this.#guard(() => this.#record(job, 'succeeded', undefined)));
+    this.worker.on('failed', (job, error) => this.#guard(() => this.#failedAttempt(job, error)));
+  }
+
+  /**
+   * Runs a listener's work so that it never throws: an EventEmitter stops at a throwing listener, and the app's own
+   * listeners of the same event would not run. Reporting is built not to throw; this is the last guard.
+   */
+  #guard(work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      try {
+        warn(`internal error in a worker event listener, please report it: ${describeError(error)}`);
+      } catch {
+        // nothing left to tell it with
+      }
+    }
   }
 
   async #process(job: Job, token: string | undefined): Promise<null> {
     const data = readTaskJobData(job.data);
-    if (typeof data === 'string') throw new UnrecoverableError(`Job ${job.id} of task "${job.name}" cannot be run: ${data}`);
+    if (typeof data === 'string') {
+      // UnrecoverableError: failed once, never retried (the data will not get better).
+      throw new UnrecoverableError(`Job ${printable(job.id)} of task "${printable(job.name)}" cannot be run: ${data}`);
+    }
     const fn = this.#settings.tasks.get(job.name);
     if (fn === undefined) {
-      const known = [...this.#settings.tasks.keys()].map((name) => `"${name}"`).join(', ');
+      const known = [...this.#settings.tasks.keys()].map((name) => `"${printable(name)}"`).join(', ');
       throw new UnrecoverableError(
-        `Unknown task "${job.name}" in queue "${this.#settings.queueName}": this worker runs only ${known}; ` +
+        `Unknown task "${printable(job.name)}" in queue "${printable(this.#settings.queueName)}": this worker runs only ${known}; ` +
           'start it with the defineTask() of that name in its tasks option',
       );
     }
@@ -143,12 +181,12 @@ class QueueWorker implements TaskWorker, RunOwner {
   }
 
   #info(job: Job): WorkerTaskInfo {
-    const data = readTaskJobData(job.data);
+    const { id, method, path } = originOfJob(job.data);
     return {
       name: job.name,
-      taskId: typeof data === 'string' ? String(job.id) : data.id,
-      method: typeof data === 'string' ? '' : data.method,
-      url: typeof data === 'string' ? '' : data.path,
+      taskId: id ?? String(job.id),
+      method,
+      url: path,
       attempts: job.attemptsMade,
       queueName: this.#settings.queueName,
       where: 'queue',
@@ -157,19 +195,19 @@ class QueueWorker implements TaskWorker, RunOwner {
 
   #failedAttempt(job: Job | undefined, error: Error): void {
     if (job === undefined) {
-      debug('queue %s: a job failed: %s', this.#settings.queueName, describeError(error));
+      debug('queue %s: a job failed: %s', printable(this.#settings.queueName), describeError(error));
       return;
     }
     if (job.deferredFailure !== undefined) {
-      this.#outcomes.skip(false, job.name, `job ${job.id}`, 'an earlier task of its list failed and stopOnError is set');
+      this.#outcomes.skip(false, job.name, `job ${printable(job.id)}`, 'an earlier task of its list failed and stopOnError is set');
       return;
     }
     if (typeof job.finishedOn !== 'number') {
       if (debug.enabled) {
         debug(
           'task %s (job %s) attempt %d failed (%s); BullMQ retries it in %dms',
-          job.name,
-          job.id,
+          printable(job.name),
+          printable(job.id),
           job.attemptsMade,
           describeError(error),
           job.delay,
@@ -233,8 +271,8 @@ class QueueWorker implements TaskWorker, RunOwner {
   }
 }
 
-function originOf(data: TaskJobData): Origin {
-  const traceparent = traceparentOf(data);
+function originOf(data: TaskJob): Origin {
+  const { traceparent } = data;
   return traceparent === undefined ? { method: data.method, url: data.path } : { method: data.method, url: data.path, traceparent };
 }
 
