@@ -110,7 +110,8 @@ export class Outcomes<I extends ReportedInfo> {
   readonly #onError: (error: unknown, info: I) => void;
   /** What a deadline cancels: runs that went asynchronous and have not settled. */
   readonly #active = new Set<TaskRun>();
-  #idleWaiters: Array<() => void> = [];
+  /** A Set, so that a drain that timed out takes its waiter off at once. */
+  #idleWaiters = new Set<() => void>();
 
   constructor(onError: ((error: unknown, info: I) => void) | undefined) {
     this.#onError = onError ?? logTaskError;
@@ -197,16 +198,34 @@ export class Outcomes<I extends ReportedInfo> {
     return this.#active.size;
   }
 
+  /**
+   * settleBy() on being idle: resolves true once nothing is queued or running, or false at the deadline (cancelling as
+   * settleBy does). A waiter that timed out is taken off the list, so that drains that timed out keep nothing while a
+   * task still runs.
+   */
+  idleBy(timeout: number, reason: (ms: number) => Error): Promise<boolean> {
+    if (this.pending === 0) return Promise.resolve(true);
+    let wake!: () => void;
+    const idle = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    this.#idleWaiters.add(wake);
+    return this.settleBy(idle, timeout, reason).then((drained) => {
+      if (!drained) this.#idleWaiters.delete(wake);
+      return drained;
+    });
+  }
+
   /** Resolves once nothing is queued or running, counting work added while it waits. */
   whenIdle(): Promise<void> {
     if (this.pending === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+    return new Promise((resolve) => this.#idleWaiters.add(resolve));
   }
 
   #checkIdle(): void {
-    if (this.pending !== 0 || this.#idleWaiters.length === 0) return;
+    if (this.pending !== 0 || this.#idleWaiters.size === 0) return;
     const waiters = this.#idleWaiters;
-    this.#idleWaiters = [];
+    this.#idleWaiters = new Set();
     for (const wake of waiters) wake();
   }
 }

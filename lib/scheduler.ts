@@ -238,7 +238,7 @@ export class Scheduler implements RunOwner {
       this.#giveUp = undefined;
       return error;
     };
-    return outcomes.settleBy(outcomes.whenIdle(), timeout, deadline).then((drained) => {
+    return outcomes.idleBy(timeout, deadline).then((drained) => {
       if (drained) debug('drain: done');
       return { drained, pending: drained ? 0 : left };
     });
