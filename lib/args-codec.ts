@@ -14,7 +14,7 @@ export interface EncodedArgs {
 
 /**
  * Whether JSON carries `value` exactly: strings, finite numbers (not -0), booleans, null, dense arrays and plain
- * objects, each reached by one path only (JSON would copy a shared object, and loop on a cycle).
+ * (or null-prototype) objects, each reached by one path only (JSON would copy a shared object, and loop on a cycle).
  */
 function jsonExact(value: unknown): boolean {
   const seen = new Set<object>();
@@ -38,7 +38,9 @@ function jsonExact(value: unknown): boolean {
           for (const element of item) stack.push(element);
           continue;
         }
-        if (Object.getPrototypeOf(item) !== Object.prototype) return false;
+        const proto = Object.getPrototypeOf(item);
+        // A null-prototype object arrives as a plain object either way (Node's serializer does not keep it either).
+        if (proto !== Object.prototype && proto !== null) return false;
         for (const key of Object.keys(item)) {
           if (key === '__proto__') return false; // JSON.parse would make it an own property, not what was sent
           stack.push((item as Record<string, unknown>)[key]);
