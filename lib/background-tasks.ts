@@ -52,7 +52,8 @@ export class BackgroundTasks {
     // needs no capture of its own. Later ones might come from any context (als.run() keeps the same async
     // resource), so they capture theirs.
     const first = this.#tasks === undefined;
-    let task = this.#scheduler.admit(fn as Task['fn'], args, first ? noContext : captureContext);
+    const openList = this.#state === OPEN ? (this.#tasks?.length ?? 0) : -1;
+    let task = this.#scheduler.admit(fn as Task['fn'], args, first ? noContext : captureContext, openList);
     if (this.#scheduler.captureCallSite) task = withCallSite(task, this.addTask);
     if (this.#tasks === undefined) {
       this.#tasks = [task];
@@ -93,6 +94,7 @@ export class BackgroundTasks {
     this.#req = undefined;
     this.#res = undefined;
     this.#state = DRAINING;
+    this.#scheduler.responseFinished(this.#tasks?.length ?? 0);
     this.#skipReason = this.#scheduler.skipReason(req, res);
     if (debug.enabled) {
       const { method, url } = this.#origin;

@@ -38,6 +38,11 @@ export class Scheduler implements RunOwner {
   #slotsInUse = 0;
   /** Lists waiting for a concurrency slot, in arrival order; a freed slot is handed straight to the first. */
   readonly #slotWaiters: Array<() => void> = [];
+  /**
+   * Tasks counted in `queued` whose response has not finished yet (a slow client still sending its body, say): they
+   * count against maxQueued only for their own list until then, so that slow clients cannot hold every slot.
+   */
+  #openTasks = 0;
   /** Aborted when drain() gives up: the queue runner then gives up the lists it holds, not yet stored. Made at the first hand-off. */
   #giveUp: AbortController | undefined;
 
@@ -70,8 +75,10 @@ export class Scheduler implements RunOwner {
   /**
    * Checks a new task and counts it as queued; throws (and the task is not accepted) when it is not fit to run
    * where it would run, or when maxQueued is reached. `context` is read only once the task is accepted.
+   * `openList` is how many tasks the list already holds while its response has not finished, or -1 once it has:
+   * maxQueued counts the tasks of finished responses, and an unfinished response's own tasks.
    */
-  admit(fn: Task['fn'], args: readonly unknown[], context: () => AsyncResource | undefined): Task {
+  admit(fn: Task['fn'], args: readonly unknown[], context: () => AsyncResource | undefined, openList: number): Task {
     const settings = this.#settings;
     const policy = this.#policies.of(fn);
     // The common case (a plain in-process task, no checks) reads no name at all.
@@ -85,9 +92,16 @@ export class Scheduler implements RunOwner {
       if (settings.checkArgs) checkArgs(name, args, 'queue');
       policy.place.admit?.(name, args);
     }
-    if (this.#outcomes.queued >= settings.maxQueued) throw new BackgroundTasksFullError(settings.maxQueued);
+    const waiting = this.#outcomes.queued - this.#openTasks;
+    if (waiting + Math.max(openList, 0) >= settings.maxQueued) throw new BackgroundTasksFullError(settings.maxQueued);
     this.#outcomes.queued++;
+    if (openList >= 0) this.#openTasks++;
     return { fn, args, context: context(), policy, id: undefined };
+  }
+
+  /** A response finished with `count` tasks in its list: they now count against maxQueued like every waiting task. */
+  responseFinished(count: number): void {
+    this.#openTasks -= count;
   }
 
   /** Tells the platform (if any) to wait for a list that starts now; returns what to call when the list is done. */
