@@ -138,5 +138,13 @@ describe('the walk', () => {
     // biome-ignore lint/suspicious/noSparseArray: the case under test.
     expect(() => checkArgs('t', [Object.assign([, 2], { extra: 1 })], 'clone')).toThrow(/besides its items/);
     expect(() => checkArgs('t', [Object.assign([1], { [Symbol('s')]: 1 })], 'clone')).toThrow(/an array with symbol keys/);
+    const throwing = Object.defineProperty({}, 'secret', {
+      enumerable: true,
+      get() {
+        throw new Error('no');
+      },
+    });
+    expect(() => checkArgs('t', [{ a: 1, b: throwing }], 'queue')).toThrow(TypeError);
+    expect(() => checkArgs('t', [{ a: 1, b: throwing }], 'queue')).toThrow(/args\[0\]\.<key 1>\.<key 0> is a getter that throws/);
   });
 });

@@ -168,7 +168,15 @@ export function checkArgs(taskName: string, args: readonly unknown[], crossing: 
       const proto = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) continue; // a cloneable built-in: nothing inside to check
       const keys = Object.keys(value);
-      for (let i = keys.length - 1; i >= 0; i--) child((value as Record<string, unknown>)[keys[i] as string], `.<key ${i}>`);
+      for (let i = keys.length - 1; i >= 0; i--) {
+        let item: unknown;
+        try {
+          item = (value as Record<string, unknown>)[keys[i] as string];
+        } catch {
+          refuse({ value, parent: visit, step: `.<key ${i}>`, depth: depth + 1 }, 'a getter that throws (a copy reads every property)');
+        }
+        child(item, `.<key ${i}>`);
+      }
     }
   }
 }

@@ -1,7 +1,7 @@
 // Counting and reporting outcomes, for the middleware and the queue worker alike: counters, onError, the default line, deadlines.
 import { settlesWithin } from './deadline.js';
 import type { Where } from './place.js';
-import { causesOf, debug, describeError, escapeControls, formatMs, printable, printablePath, warn } from './report.js';
+import { causesOf, debug, describeError, escapeControls, formatMs, isError, printable, printablePath, warn } from './report.js';
 import type { Status, TaskRun } from './run-task.js';
 
 /** What onError learns about the task that failed (never its arguments). */
@@ -61,7 +61,7 @@ export function logTaskError(error: unknown, info: ReportedInfo): void {
 export function stackOf(error: unknown): string {
   let stack: unknown;
   try {
-    if (!(error instanceof Error)) return '';
+    if (!isError(error)) return '';
     stack = error.stack;
   } catch {
     return ''; // a throwing getter (prepareStackTrace gone wrong), or a Proxy's trap: the first line is all there is

@@ -1,5 +1,5 @@
 // Telling people what happened: the debug logger, the one console line (warn), and safe descriptions. Never task arguments.
-import { inspect } from 'node:util';
+import { inspect, types } from 'node:util';
 import createDebug from 'debug';
 
 /** `DEBUG=express-background-tasks` turns this on. */
@@ -92,10 +92,10 @@ export function describeError(error: unknown): string {
   return escapeControls(text.length > 300 ? `${text.slice(0, 297)}...` : text);
 }
 
-/** instanceof Error, never throwing (a Proxy's getPrototypeOf trap can). */
-function isError(value: unknown): value is Error {
+/** An Error, from this realm or another (a vm context, jest's sandbox), never throwing (a Proxy's getPrototypeOf trap can). */
+export function isError(value: unknown): value is Error {
   try {
-    return value instanceof Error;
+    return types.isNativeError(value) || value instanceof Error;
   } catch {
     return false;
   }
