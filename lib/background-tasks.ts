@@ -41,7 +41,7 @@ export class BackgroundTasks {
   /**
    * Adds a task to run after the response is finished: `fn(...args)`, sync or async, with the arguments
    * exactly as given, in the AsyncLocalStorage context of this call.
-   * @throws TypeError when `fn` is not a function (or, with a queue runner, not a defineTask() task, or its args are not JSON-safe)
+   * @throws TypeError when `fn` is not a function (or, with a queue runner, not a defineTask() task, or its args could not go through a queue intact)
    * @throws BackgroundTasksFullError when maxQueued tasks are already waiting
    */
   addTask<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): void {

@@ -49,7 +49,7 @@ export interface BackgroundTasksOptions {
   readonly concurrency?: number;
   /** At most this many tasks wait to start; beyond it addTask throws BackgroundTasksFullError. Default: Infinity. */
   readonly maxQueued?: number;
-  /** Refuse, at addTask, arguments that are not JSON-safe (always on with a queue runner). Default false. */
+  /** Refuse, at addTask, arguments a queue could not carry intact (always on with a queue runner). Default false. */
   readonly checkArgs?: boolean;
   /** Hand tasks to a queue instead of running them in this process (see express-background-tasks/bullmq). */
   readonly runner?: QueueRunner;
@@ -143,6 +143,6 @@ const OPTIONS: OptionTable<Settings> = {
 
 export function parseOptions(options: unknown): Settings {
   const settings = parseWithTable(WHERE, options, OPTIONS);
-  // A queue stores arguments as JSON, so a queue runner always checks them.
+  // A queue carries only what its encoding can (args-codec.ts), so a queue runner always checks the arguments.
   return settings.runner === undefined || settings.checkArgs ? settings : { ...settings, checkArgs: true };
 }

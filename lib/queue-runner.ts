@@ -1,7 +1,7 @@
 // The contract between the scheduler and a queue (such as BullMQ) that runs tasks in other processes.
 import type { TaskDefinition } from './define-task.js';
 
-/** One task as a queue receives it: a defineTask name and JSON-safe arguments. */
+/** One task as a queue receives it: a defineTask name and its arguments, checked to go through a queue intact (see args-codec.ts). */
 export interface QueuedTask {
   readonly definition: TaskDefinition;
   readonly args: readonly unknown[];
