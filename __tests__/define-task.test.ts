@@ -10,7 +10,7 @@ describe('defineTask()', () => {
     expect(add(2, 3)).toBe(5);
     expect(add.taskName).toBe('add');
     expect(add.name).toBe('add');
-    expect(add.taskDefinition).toEqual({ name: 'add', retries: 0, backoff: undefined, timeout: undefined, thread: false });
+    expect(add.taskDefinition).toEqual({ name: 'add', retries: 0, backoff: undefined, timeout: undefined, thread: false, result: false });
   });
 
   it('is reported under its name', async () => {

@@ -35,4 +35,9 @@ describe('entry points', () => {
     expect(loaded).toContain('bullmq');
     expect(loaded).not.toContain('piscina');
   });
+
+  it('the dashboard entry loads neither bullmq, ioredis, piscina nor uplot (its file is read and served, never required)', () => {
+    const loaded = packagesLoadedBy('./lib/dashboard/index.ts');
+    expect(loaded.filter((name) => /^(bullmq|ioredis|piscina|uplot|playwright-core|express)$/.test(name))).toEqual([]);
+  });
 });

@@ -6,6 +6,7 @@ import { debug, describeError, printable, printablePath, warn } from './report.j
 import type { Resume, Scheduler } from './scheduler.js';
 import type { Origin, Task } from './task.js';
 import { captureContext } from './task-context.js';
+import type { TaskHandle } from './task-handle.js';
 
 const OPEN = 0; // the response has not finished: tasks wait
 const DRAINING = 1; // tasks are running one after another
@@ -30,6 +31,8 @@ export class BackgroundTasks {
   #resume: Resume | undefined;
   /** Tells a serverless platform the list is done (Vercel's waitUntil, or the platformWaitUntil option). */
   #releasePlatform: (() => void) | undefined;
+  /** The request's owner (the status option's owner(req)), asked once while the request is at hand. */
+  #owner: string | undefined;
 
   /** @internal Made by the middleware; apps use `res.locals.background`. */
   constructor(scheduler: Scheduler, req: IncomingMessage, res: ServerResponse) {
@@ -40,11 +43,12 @@ export class BackgroundTasks {
 
   /**
    * Adds a task to run after the response is finished: `fn(...args)`, sync or async, with the arguments
-   * exactly as given, in the AsyncLocalStorage context of this call.
+   * exactly as given, in the AsyncLocalStorage context of this call. Returns the task's handle: its `id`, and with
+   * the `status` option its record (`status()`, `settled()`).
    * @throws TypeError when `fn` is not a function (or, with a queue runner, not a defineTask() task, or its args could not go through a queue intact)
    * @throws BackgroundTasksFullError when maxQueued tasks are already waiting
    */
-  addTask<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): void {
+  addTask<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): TaskHandle {
     if (typeof fn !== 'function') {
       invalid(`addTask(fn, ...args): argument "fn" must be a function; received ${received(fn)}`);
     }
@@ -52,12 +56,18 @@ export class BackgroundTasks {
     // needs no capture of its own. Later ones might come from any context (als.run() keeps the same async
     // resource), so they capture theirs.
     const first = this.#tasks === undefined;
+    const scheduler = this.#scheduler;
+    // Observers (status records, the dashboard, the test kit) need the request; unobserved, nothing is read.
+    const origin = scheduler.observed ? this.#where() : undefined;
+    // The owner is asked while the request is at hand (it is let go once the response finishes).
+    if (scheduler.owners !== undefined && this.#req !== undefined) this.#owner = scheduler.ownerOf(this.#req);
+    // While the response is open, maxQueued counts this list's own tasks only (see Scheduler#admit).
     const openList = this.#state === OPEN ? (this.#tasks?.length ?? 0) : -1;
-    let task = this.#scheduler.admit(fn as Task['fn'], args, first ? noContext : captureContext, openList);
-    if (this.#scheduler.captureCallSite) task = withCallSite(task, this.addTask);
+    let task = scheduler.admit(fn as Task['fn'], args, first ? noContext : captureContext, openList, origin, this.#owner);
+    if (scheduler.captureCallSite) task = withCallSite(task, this.addTask);
     if (this.#tasks === undefined) {
       this.#tasks = [task];
-      this.#releasePlatform = this.#scheduler.holdPlatform();
+      this.#releasePlatform = scheduler.holdPlatform();
       if (this.#state === OPEN) {
         onFinished(this.#res as ServerResponse, () => this.#finish());
       } else {
@@ -67,6 +77,7 @@ export class BackgroundTasks {
     } else {
       this.#tasks.push(task);
     }
+    return scheduler.handle(task);
   }
 
   /**

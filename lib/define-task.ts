@@ -27,6 +27,11 @@ export interface TaskOptions {
   readonly timeout?: number;
   /** Run on a worker thread of the `threads` pool (see express-background-tasks/threads). Default false. */
   readonly thread?: boolean;
+  /**
+   * Keep the return value on the task's status record (`record.result`; the `status` option): it must be
+   * JSON-serializable and at most 64 KiB as JSON, else the record gets none and a line says why. Default false.
+   */
+  readonly result?: boolean;
 }
 
 /** What defineTask() recorded; read once, when a task is accepted (see policy.ts). */
@@ -36,6 +41,7 @@ export interface TaskDefinition {
   readonly backoff: Backoff | undefined;
   readonly timeout: number | undefined;
   readonly thread: boolean;
+  readonly result: boolean;
 }
 
 /** A task made with defineTask(): call it like `fn`, or pass it to `addTask` with type-checked arguments. */
@@ -52,6 +58,7 @@ const TASK_OPTIONS = {
   backoff: (value: unknown) => checkBackoff(value),
   timeout: (value: unknown) => checkTimeout(WHERE, 'timeout', value, { fallback: undefined }),
   thread: (value: unknown) => checkBoolean(WHERE, 'thread', value, { fallback: false }),
+  result: (value: unknown) => checkBoolean(WHERE, 'result', value, { fallback: false }),
 };
 
 function checkBackoff(value: unknown): Backoff | undefined {

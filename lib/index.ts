@@ -14,10 +14,22 @@ export {
   ThreadTaskNotFoundError,
 } from './errors.js';
 export { type BackgroundTasksMiddleware, backgroundTasks } from './middleware.js';
-export type { BackgroundTasksOptions, ErrorHandler, SkipPredicate, SkipRequest, SkipResponse } from './options.js';
+export type {
+  BackgroundTasksOptions,
+  ErrorHandler,
+  OwnerOf,
+  SkipPredicate,
+  SkipRequest,
+  SkipResponse,
+  StatusOptions,
+} from './options.js';
 export type { Stats, TaskInfo } from './outcomes.js';
 export type { ThreadPool, Where } from './place.js';
 export type { PlatformWaitUntil } from './platform.js';
-export type { EnqueueOptions, QueuedTask, QueueRunner } from './queue-runner.js';
+export type { EnqueueOptions, FailedQueueJob, QueuedTask, QueueJobCounts, QueueRecord, QueueRunner } from './queue-runner.js';
 export type { DrainOptions, DrainResult } from './scheduler.js';
-export { taskId, taskSignal } from './task-context.js';
+export { type AuthorizeRecord, type TaskStatusRouter, type TaskStatusRouterOptions, taskStatusRouter } from './status-router.js';
+export { taskId, taskProgress, taskSignal } from './task-context.js';
+export type { TaskState } from './task-events.js';
+export type { TaskHandle } from './task-handle.js';
+export type { FoundRecord, TaskRecord, TaskRecordError } from './task-record.js';

@@ -7,6 +7,8 @@ import './locals.js';
 import { type BackgroundTasksOptions, parseOptions } from './options.js';
 import type { Stats } from './outcomes.js';
 import { type DrainOptions, type DrainResult, Scheduler } from './scheduler.js';
+import { STATUS } from './status-store.js';
+import { FEED } from './task-events.js';
 
 type Next = (error?: unknown) => void;
 
@@ -50,5 +52,8 @@ export function backgroundTasks(options?: BackgroundTasksOptions): BackgroundTas
   } as BackgroundTasksMiddleware;
   middleware.stats = () => scheduler.stats();
   middleware.drain = (drainOptions) => scheduler.drain(drainOptions);
+  // For the package's own entries (status router, dashboard, test kit), never enumerated.
+  Object.defineProperty(middleware, FEED, { value: scheduler.feed });
+  if (scheduler.status !== undefined) Object.defineProperty(middleware, STATUS, { value: scheduler.status });
   return middleware;
 }

@@ -1,6 +1,6 @@
 // The middleware's options: their types, and one table that holds each option's default and check.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { checkBoolean, checkFunction, checkInteger, checkTimeout, type OptionTable, parseWithTable } from './check.js';
+import { checkBoolean, checkFunction, checkInteger, checkTimeout, fail, type OptionTable, parseWithTable } from './check.js';
 import { InvalidArgumentError } from './errors.js';
 import { logTaskError, type TaskInfo } from './outcomes.js';
 import type { ThreadPool } from './place.js';
@@ -17,7 +17,8 @@ export interface SkipRequest extends IncomingMessage {
   readonly originalUrl: string;
   readonly path: string;
   readonly baseUrl: string;
-  readonly params: Record<string, string>;
+  /** Express 5 types a wildcard parameter as an array. */
+  readonly params: Record<string, string | string[]>;
   readonly query: Record<string, unknown>;
   // biome-ignore lint/suspicious/noExplicitAny: Express types the parsed body as any.
   readonly body: any;
@@ -35,6 +36,31 @@ export interface SkipResponse extends ServerResponse {
  * are), so a predicate written against Express's own `Request` and `Response` types fits as well.
  */
 export type SkipPredicate = { bivariant(req: SkipRequest, res: SkipResponse): boolean }['bivariant'];
+
+/** Who a request belongs to, for the status records' owner check: a user or tenant id, or undefined for nobody. */
+export type OwnerOf = { bivariant(req: SkipRequest): string | undefined }['bivariant'];
+
+/** The `status` option's settings (or `status: true` for every default). */
+export interface StatusOptions {
+  /** How long a record is kept after its task settles, in ms. Default 3600000 (one hour). */
+  readonly ttl?: number;
+  /** At most this many records in memory; the oldest settled ones go first, a running task's never. Default 10000. */
+  readonly max?: number;
+  /**
+   * The owner of a request (such as its user id): a record remembers the owner of the request that added its task,
+   * and taskStatusRouter() serves it only to requests with the same owner (undefined matches only undefined).
+   */
+  readonly owner?: OwnerOf;
+  /** Put the error's message on failed records (`error.message`). Default false: messages can leak internals. */
+  readonly exposeErrors?: boolean;
+}
+
+export interface StatusSettings {
+  readonly ttl: number;
+  readonly max: number;
+  readonly owner: OwnerOf | undefined;
+  readonly exposeErrors: boolean;
+}
 
 export interface BackgroundTasksOptions {
   /** Called once for every task that fails or times out. Default: one console.error line. */
@@ -66,6 +92,11 @@ export interface BackgroundTasksOptions {
    * `--- addTask() call site ---`), so that a report points at the route that added the task. Default false.
    */
   readonly captureCallSite?: boolean;
+  /**
+   * Keep a status record for every task, read with `handle.status()`, `handle.settled()` and taskStatusRouter():
+   * `true`, or `{ ttl, max, owner, exposeErrors }`. Default: off (then no record is kept).
+   */
+  readonly status?: boolean | StatusOptions;
 }
 
 /** The parsed options, every one present. */
@@ -81,6 +112,8 @@ export interface Settings {
   readonly platformWaitUntil: PlatformWaitUntil | false | undefined;
   readonly threads: ThreadPool | undefined;
   readonly captureCallSite: boolean;
+  /** Undefined while status records are off. */
+  readonly status: StatusSettings | undefined;
 }
 
 /** The default skip: a response that ended in a server error discards its tasks, as FastAPI does. */
@@ -125,6 +158,25 @@ function checkSkip(value: unknown): SkipPredicate {
   return skip;
 }
 
+const STATUS = `${WHERE} option "status"`;
+
+/** The `status` sub-options: their checks and defaults. */
+const STATUS_OPTIONS: OptionTable<StatusSettings> = {
+  ttl: (value) => checkTimeout(WHERE, 'status.ttl', value, { fallback: 3_600_000 }),
+  max: (value) => checkInteger(WHERE, 'status.max', value, { min: 1, fallback: 10_000, infinity: true }),
+  owner: (value) => checkFunction<OwnerOf | undefined>(WHERE, 'status.owner', value, { fallback: undefined }),
+  exposeErrors: (value) => checkBoolean(WHERE, 'status.exposeErrors', value, { fallback: false }),
+};
+
+function checkStatus(value: unknown): StatusSettings | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return parseWithTable(STATUS, undefined, STATUS_OPTIONS);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    fail(WHERE, 'status', 'true, false, or an object like { ttl, max, owner, exposeErrors }', value);
+  }
+  return parseWithTable(STATUS, value, STATUS_OPTIONS);
+}
+
 /** Every option: its check and its default, in one place. */
 const OPTIONS: OptionTable<Settings> = {
   onError: (value) => checkFunction<ErrorHandler>(WHERE, 'onError', value, { fallback: logTaskError }),
@@ -139,6 +191,7 @@ const OPTIONS: OptionTable<Settings> = {
   platformWaitUntil: (value) =>
     value === false ? false : checkFunction<PlatformWaitUntil | undefined>(WHERE, 'platformWaitUntil', value, { fallback: undefined }),
   captureCallSite: (value) => checkBoolean(WHERE, 'captureCallSite', value, { fallback: false }),
+  status: checkStatus,
 };
 
 export function parseOptions(options: unknown): Settings {

@@ -14,6 +14,8 @@ export interface TaskPolicy {
   readonly timeout: number;
   /** Where each attempt runs. */
   readonly place: Place;
+  /** Whether its return value is kept on its status record (defineTask's `result: true`). */
+  readonly result: boolean;
 }
 
 /** What a middleware (or worker) adds to every task's own definition. */
@@ -43,7 +45,14 @@ export class Policies {
 
   constructor(defaults: PolicyDefaults) {
     this.#defaults = defaults;
-    this.#plain = Object.freeze({ name: undefined, retries: 0, backoff: undefined, timeout: defaults.timeout, place: eventLoop });
+    this.#plain = Object.freeze({
+      name: undefined,
+      retries: 0,
+      backoff: undefined,
+      timeout: defaults.timeout,
+      place: eventLoop,
+      result: false,
+    });
   }
 
   /** The policy of `fn`, and its definition if it was made with defineTask(). */
@@ -61,6 +70,7 @@ export class Policies {
       backoff: definition.backoff,
       timeout: definition.timeout ?? timeout,
       place: definition.thread && this.#defaults.queued !== true ? this.#threads(definition.name) : eventLoop,
+      result: definition.result,
     });
     if (timeout === this.#defaults.timeout) this.#defined.set(definition, policy);
     return policy;

@@ -11,6 +11,10 @@ export type Status = 'succeeded' | 'failed' | 'timedOut';
 /** Told when a run that went asynchronous has settled (a synchronous outcome is returned by start() instead). */
 export interface RunOwner {
   taskSettled(run: TaskRun): void;
+  /** Told of each attempt after the first (the run stays running; `run.attempts` has grown). */
+  taskRetried?(run: TaskRun): void;
+  /** Told what the task's code said with taskProgress(). */
+  taskProgressed?(run: TaskRun, value: number, message: string | undefined): void;
 }
 
 const NOT_YET: unique symbol = Symbol('not yet');
@@ -39,6 +43,8 @@ export class TaskRun {
   attempts = 0;
   status: Status = 'succeeded';
   error: unknown;
+  /** The successful attempt's value, kept only for a task defined with { result: true }. */
+  value: unknown;
   #controller: AbortController | undefined;
   /** Why the current attempt's signal aborted. */
   #abortReason: unknown = NOT_YET;
@@ -61,6 +67,11 @@ export class TaskRun {
       if (this.#abortReason !== NOT_YET) this.#controller.abort(this.#abortReason);
     }
     return this.#controller.signal;
+  }
+
+  /** What the task's code said with taskProgress(): handed to the owner, which keeps it where it keeps progress. */
+  progress(value: number, message: string | undefined): void {
+    this.#owner.taskProgressed?.(this, value, message);
   }
 
   get cancelled(): boolean {
@@ -96,6 +107,7 @@ export class TaskRun {
 
   #attempt(sync: boolean): boolean {
     this.attempts++;
+    if (this.attempts > 1) this.#owner.taskRetried?.(this);
     // Nobody listening: a getter read, nothing allocated.
     if (tracingTasks()) return this.#tracedAttempt(sync);
     let result: unknown;
@@ -104,12 +116,17 @@ export class TaskRun {
     } catch (error) {
       return this.#failed(error, sync);
     }
-    if (!isThenable(result)) return this.#settle('succeeded', undefined, sync);
+    if (!isThenable(result)) return this.#succeeded(result, sync);
     this.#bounded(result).then(
-      () => this.#settle('succeeded', undefined, false),
+      (value) => this.#succeeded(value, false),
       (error: unknown) => this.#failed(error, false),
     );
     return false;
+  }
+
+  #succeeded(value: unknown, sync: boolean): boolean {
+    if (this.task.policy.result) this.value = value;
+    return this.#settle('succeeded', undefined, sync);
   }
 
   /**
@@ -131,9 +148,16 @@ export class TaskRun {
    */
   #tracedAttempt(sync: boolean): boolean {
     const task = this.task;
-    // A queued task (it has an id) runs in a queue worker, whichever place the worker gives it.
-    const where = task.id === undefined ? task.policy.place.where : 'queue';
-    const trace = taskTraceContext(taskName(task), (task.attemptsBefore ?? 0) + this.attempts, this.origin, task.id, where);
+    // A queue worker's task (it knows the queue's earlier attempts) runs in a queue worker, whichever place the worker gives it.
+    const queued = task.attemptsBefore !== undefined;
+    const where = queued ? 'queue' : task.policy.place.where;
+    const trace = taskTraceContext(
+      taskName(task),
+      (task.attemptsBefore ?? 0) + this.attempts,
+      this.origin,
+      queued ? task.id : undefined,
+      where,
+    );
     const context = task.context;
     if (context === undefined) return this.#traced(trace, task, sync);
     // Entered here, the request context must not be entered again by the place: that would hide the stores bound to `start`.
@@ -155,15 +179,15 @@ export class TaskRun {
       }
       if (!isThenable(result)) {
         taskChannel.end.publish(trace);
-        return this.#settle('succeeded', undefined, sync);
+        return this.#succeeded(result, sync);
       }
       trace.async = true;
       taskChannel.end.publish(trace);
       this.#bounded(result).then(
-        () => {
+        (value) => {
           taskChannel.asyncStart.publish(trace);
           taskChannel.asyncEnd.publish(trace);
-          this.#settle('succeeded', undefined, false);
+          this.#succeeded(value, false);
         },
         (error: unknown) => {
           trace.error = error;

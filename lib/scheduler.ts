@@ -5,7 +5,7 @@ import { checkArgs } from './args-check.js';
 import { invalid, parseDeadline } from './check.js';
 import { definitionOf } from './define-task.js';
 import { BackgroundTasksFullError, DrainDeadlineError, InvalidArgumentError } from './errors.js';
-import { ASYNC_SKIP, type Settings, type SkipRequest, type SkipResponse } from './options.js';
+import { ASYNC_SKIP, type OwnerOf, type Settings, type SkipRequest, type SkipResponse } from './options.js';
 import { appendCallSite, Outcomes, type Stats, type TaskInfo } from './outcomes.js';
 import type { Where } from './place.js';
 import { holdPlatform } from './platform.js';
@@ -13,7 +13,12 @@ import { Policies } from './policy.js';
 import type { QueueRunner } from './queue-runner.js';
 import { debug, describeError, pathOf, warn } from './report.js';
 import { type RunOwner, type Status, TaskRun } from './run-task.js';
-import { type Origin, type Task, taskName } from './task.js';
+import { StatusStore } from './status-store.js';
+import { newTaskId, type Origin, type Task, taskIdOf, taskName } from './task.js';
+import { type TaskEntry, TaskFeed, type TaskState } from './task-events.js';
+import { Handle } from './task-handle.js';
+import { keptResult } from './task-record.js';
+import { PROGRESS_WINDOW_MS, Throttle } from './throttle.js';
 import { traceEnqueue, tracingEnqueues } from './tracing.js';
 
 /** Called with whether the list goes on (false: a task failed under stopOnError) once an asynchronous task has settled. */
@@ -45,9 +50,16 @@ export class Scheduler implements RunOwner {
   #openTasks = 0;
   /** Aborted when drain() gives up: the queue runner then gives up the lists it holds, not yet stored. Made at the first hand-off. */
   #giveUp: AbortController | undefined;
+  /** Who observes this middleware's tasks (status records, the dashboard, the test kit); while nobody does, no entries are made. */
+  readonly feed: TaskFeed;
+  /** The status records (the status option), an observer of the feed; undefined while the option is off. */
+  readonly status: StatusStore | undefined;
+  /** The throttles of tasks that report progress, while they run. */
+  readonly #progress = new Map<TaskEntry, Throttle>();
 
   constructor(settings: Settings) {
     this.#settings = settings;
+    this.feed = new TaskFeed(settings.runner);
     this.#outcomes = new Outcomes(settings.onError);
     this.#policies = new Policies({
       timeout: settings.timeout,
@@ -56,6 +68,28 @@ export class Scheduler implements RunOwner {
       where: 'addTask()',
       queued: settings.runner !== undefined,
     });
+    this.status = settings.status === undefined ? undefined : new StatusStore(settings.status, settings.runner);
+    if (this.status !== undefined) this.feed.observe(this.status);
+  }
+
+  /** The status option's owner(req), when it has one: addTask then asks for the owner of its request. */
+  get owners(): OwnerOf | undefined {
+    return this.#settings.status?.owner;
+  }
+
+  /** The owner of a request, checked: owner(req) must give a string or undefined (a throw reaches addTask's caller). */
+  ownerOf(req: IncomingMessage): string | undefined {
+    const owners = this.#settings.status?.owner;
+    const owner = owners === undefined ? undefined : owners(req as SkipRequest);
+    if (owner !== undefined && typeof owner !== 'string') {
+      invalid(`backgroundTasks(): option "status.owner" must return a string or undefined; it returned ${typeof owner}`);
+    }
+    return owner;
+  }
+
+  /** The handle addTask returns for an accepted task. */
+  handle(task: Task): Handle {
+    return new Handle(task, this.status);
   }
 
   /** Where this middleware's lists go: a queue, or undefined to run them here. Decided once, with the options. */
@@ -78,7 +112,14 @@ export class Scheduler implements RunOwner {
    * `openList` is how many tasks the list already holds while its response has not finished, or -1 once it has:
    * maxQueued counts the tasks of finished responses, and an unfinished response's own tasks.
    */
-  admit(fn: Task['fn'], args: readonly unknown[], context: () => AsyncResource | undefined, openList: number): Task {
+  admit(
+    fn: Task['fn'],
+    args: readonly unknown[],
+    context: () => AsyncResource | undefined,
+    openList: number,
+    origin?: Origin,
+    owner?: string,
+  ): Task {
     const settings = this.#settings;
     const policy = this.#policies.of(fn);
     // The common case (a plain in-process task, no checks) reads no name at all.
@@ -96,7 +137,34 @@ export class Scheduler implements RunOwner {
     if (waiting + Math.max(openList, 0) >= settings.maxQueued) throw new BackgroundTasksFullError(settings.maxQueued);
     this.#outcomes.queued++;
     if (openList >= 0) this.#openTasks++;
-    return { fn, args, context: context(), policy, id: undefined };
+    if (origin === undefined) return { fn, args, context: context(), policy, id: undefined, entry: undefined };
+    const id = newTaskId();
+    const entry: TaskEntry = {
+      id,
+      name: policy.name ?? (fn.name || 'anonymous'),
+      where: settings.runner === undefined ? policy.place.where : 'queue',
+      method: origin.method,
+      path: pathOf(origin.url),
+      owner,
+      state: 'queued',
+      attempts: 0,
+      progress: undefined,
+      message: undefined,
+      result: undefined,
+      error: undefined,
+      addedAt: Date.now(),
+      startedAt: undefined,
+      finishedAt: undefined,
+      stored: false,
+      abort: undefined,
+    };
+    this.feed.added(entry);
+    return { fn, args, context: context(), policy, id, entry };
+  }
+
+  /** Whether addTask should make entries for observers (it then passes the request's origin to admit()). */
+  get observed(): boolean {
+    return this.feed.active;
   }
 
   /** A response finished with `count` tasks in its list: they now count against maxQueued like every waiting task. */
@@ -123,6 +191,7 @@ export class Scheduler implements RunOwner {
 
   /** A queued task that will not run (its response was skipped, or an earlier task failed under stopOnError). */
   skip(task: Task, origin: Origin, why: string): void {
+    if (task.entry !== undefined) this.#ended(task.entry, 'skipped', undefined, 0);
     if (debug.enabled) this.#outcomes.skip(true, taskName(task), `${origin.method} ${pathOf(origin.url)}`, why);
     else this.#outcomes.skip(true, '', '', why);
   }
@@ -147,6 +216,14 @@ export class Scheduler implements RunOwner {
   #start(task: Task, origin: Origin, resume: Resume): boolean | undefined {
     this.#outcomes.started(1, true);
     const run = new TaskRun(task, this, origin, resume);
+    const entry = task.entry;
+    if (entry !== undefined) {
+      entry.state = 'running';
+      entry.startedAt = Date.now();
+      entry.attempts = 1;
+      entry.abort = (reason) => run.cancel(reason ?? new Error('aborted'));
+      this.feed.changed(entry);
+    }
     if (run.start()) return this.#finished(run);
     this.#outcomes.track(run);
     return undefined;
@@ -166,7 +243,52 @@ export class Scheduler implements RunOwner {
       status !== 'succeeded' || debug.enabled ? infoOf(taskName(task), origin, run.attempts, task.policy.place.where) : undefined;
     this.#outcomes.record(status, run.error, info, run.started);
     this.#outcomes.stopped(1);
+    const entry = task.entry;
+    if (entry !== undefined) {
+      if (run.value !== undefined) entry.result = keptResult(taskName(task), run.value);
+      this.#ended(entry, status, run.error, run.attempts);
+    }
     return status === 'succeeded' || !this.#settings.stopOnError;
+  }
+
+  /** @internal A retry started: the entry stays running with one more attempt. */
+  taskRetried(run: TaskRun): void {
+    const entry = run.task.entry;
+    if (entry === undefined) return;
+    entry.attempts = run.attempts;
+    this.feed.changed(entry);
+  }
+
+  /**
+   * @internal The task's code called taskProgress(). The entry always holds the latest value; observers hear of it
+   * at most once per PROGRESS_WINDOW_MS, so that a tight loop of taskProgress() costs a field write; the final state
+   * carries the final value.
+   */
+  taskProgressed(run: TaskRun, value: number, message: string | undefined): void {
+    const entry = run.task.entry;
+    if (entry === undefined || entry.state !== 'running') return;
+    entry.progress = value;
+    entry.message = message;
+    let throttle = this.#progress.get(entry);
+    if (throttle === undefined) {
+      throttle = new Throttle(PROGRESS_WINDOW_MS, () => this.feed.changed(entry));
+      this.#progress.set(entry, throttle);
+    }
+    throttle.push();
+  }
+
+  /** An observed task reached its final state: the last change observers hear of. */
+  #ended(entry: TaskEntry, state: TaskState, error: unknown, attempts: number): void {
+    entry.state = state;
+    entry.error = error;
+    entry.attempts = attempts;
+    entry.finishedAt = Date.now();
+    entry.abort = undefined;
+    if (this.#progress.size > 0) {
+      this.#progress.get(entry)?.stop();
+      this.#progress.delete(entry);
+    }
+    this.feed.changed(entry);
   }
 
   /**
@@ -184,6 +306,15 @@ export class Scheduler implements RunOwner {
       for (const task of tasks) {
         if (status !== 'succeeded' && task.callSite !== undefined) appendCallSite(error, task.callSite);
         outcomes.record(status, error, infoOf(taskName(task), origin, 1, 'queue'), started, said);
+        const entry = task.entry;
+        if (entry === undefined) continue;
+        if (status === 'succeeded') {
+          // Stored: from here on the queue tells its state.
+          entry.stored = true;
+          this.feed.changed(entry);
+        } else {
+          this.#ended(entry, status, error, 0);
+        }
       }
       outcomes.stopped(tasks.length);
     };
@@ -191,8 +322,20 @@ export class Scheduler implements RunOwner {
     const signal = this.#giveUp.signal;
     const enqueue = (from: Origin): Promise<void> => {
       try {
-        const queued = tasks.map((task) => ({ definition: definitionOf(task.fn)!, args: task.args }));
-        return runner.enqueue(queued, { stopOnError: this.#settings.stopOnError, timeout: this.#settings.timeout, origin: from, signal });
+        const queued = tasks.map((task) => ({
+          definition: definitionOf(task.fn)!,
+          args: task.args,
+          id: taskIdOf(task),
+          owner: task.entry?.owner,
+        }));
+        const status = this.#settings.status;
+        return runner.enqueue(queued, {
+          stopOnError: this.#settings.stopOnError,
+          timeout: this.#settings.timeout,
+          origin: from,
+          signal,
+          ...(status === undefined ? {} : { keepFor: status.ttl }),
+        });
       } catch (error) {
         return Promise.reject(error);
       }

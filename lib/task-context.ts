@@ -1,11 +1,16 @@
 // The running task as its own code sees it (taskSignal(), taskId()), and capturing a request's context for a later task.
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
+import { invalid, received } from './check.js';
 import { NotInTaskError } from './errors.js';
+import { taskIdOf } from './task.js';
 
 /** What a task's own code can ask of the task running it: a TaskRun here, or its stand-in on a worker thread. */
 export interface TaskScope {
   readonly signal: AbortSignal;
-  readonly task: { readonly id: string | undefined };
+  /** The task's id, or undefined until first asked for (taskId() then makes it, on the task itself). */
+  readonly task: { id: string | undefined };
+  /** Takes what taskProgress() was told (checked already); a scope that keeps no progress leaves it out. */
+  progress?(value: number, message: string | undefined): void;
 }
 
 const current = new AsyncLocalStorage<TaskScope>();
@@ -39,11 +44,26 @@ export function taskSignal(): AbortSignal {
 }
 
 /**
- * The id of the queued task that is running now: the same on every attempt and every redelivery of the job,
- * so it makes a good idempotency key. Undefined for a task run in-process (without a queue runner).
+ * The id of the background task that is running now: the handle's id (what addTask returned), the same on every
+ * attempt, in a worker thread, and in a queue worker (where it is the job id, the same on every redelivery), so it
+ * makes a good idempotency key.
  */
-export function taskId(): string | undefined {
-  return currentRun('taskId()').task.id;
+export function taskId(): string {
+  return taskIdOf(currentRun('taskId()').task);
+}
+
+/**
+ * Says how far the background task running now has got: `progress` between 0 and 1, and an optional short message.
+ * Kept on the task's status record and shown live; cheap to call often (writes are throttled).
+ */
+export function taskProgress(progress: number, message?: string): void {
+  if (typeof progress !== 'number' || !(progress >= 0 && progress <= 1)) {
+    invalid(`taskProgress(progress, message?): argument "progress" must be a number from 0 to 1; received ${received(progress)}`);
+  }
+  if (message !== undefined && typeof message !== 'string') {
+    invalid(`taskProgress(progress, message?): argument "message" must be a string or undefined; received ${received(message)}`);
+  }
+  currentRun('taskProgress()').progress?.(progress, message);
 }
 
 /**

@@ -1,6 +1,8 @@
-// What one accepted task holds while it waits: its function, arguments, request context and policy.
+// What one accepted task holds while it waits: its function, arguments, request context, policy and id.
 import type { AsyncResource } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
 import type { TaskPolicy } from './policy.js';
+import type { TaskEntry } from './task-events.js';
 
 export interface Task {
   readonly fn: (...args: never[]) => unknown;
@@ -9,10 +11,15 @@ export interface Task {
   readonly context: AsyncResource | undefined;
   /** Worked out once, when the task was accepted: nothing downstream asks the function again. */
   readonly policy: TaskPolicy;
-  /** The queue task id (a queue worker's job), read with taskId(); undefined for a task run where it was added. */
-  readonly id: string | undefined;
+  /**
+   * The task's id (taskId(), the handle's id, a queue's job id), or undefined until something first asks for it: made
+   * lazily by taskIdOf() so that a task nobody asks about costs no UUID. Set at once when observers see the task.
+   */
+  id: string | undefined;
   /** Attempts made before this run (a queue's earlier deliveries of the job), so that traces number attempts as the queue does. */
   readonly attemptsBefore?: number;
+  /** What observers see of the task (task-events.ts); made at addTask only while something observes the middleware. */
+  readonly entry?: TaskEntry | undefined;
   /** Where addTask was called (the captureCallSite option), appended to the stack of the error reported if the task fails. */
   readonly callSite?: { readonly stack?: string };
 }
@@ -28,4 +35,15 @@ export interface Origin {
 /** The name a task is reported under: its defineTask name, its function's name, or 'anonymous'. */
 export function taskName(task: Task): string {
   return task.policy.name ?? (task.fn.name || 'anonymous');
+}
+
+/** A new task id: URL-safe, 122 random bits. */
+export function newTaskId(): string {
+  return randomUUID();
+}
+
+/** The task's id, made on first use and kept on the task, so that the handle, taskId() and a queue all agree. */
+export function taskIdOf(task: { id: string | undefined }): string {
+  if (task.id === undefined) task.id = newTaskId();
+  return task.id;
 }

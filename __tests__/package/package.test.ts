@@ -40,6 +40,11 @@ const consumers: readonly Consumer[] = [
       ['require() and a background task over real HTTP', 'src/server.js', MARKER],
       [`${PKG}/bullmq subpath loads (require)`, 'src/bullmq.js', 'bullmq subpath:'],
       [`${PKG}/threads runs a task on a worker thread (require)`, 'src/threads.js', 'thread task ran on thread'],
+      [
+        `${PKG}/dashboard serves its page and assets from the package (require)`,
+        'src/dashboard.js',
+        'dashboard subpath: served the page and 5 assets',
+      ],
     ],
   },
   {
@@ -50,6 +55,11 @@ const consumers: readonly Consumer[] = [
       ['named import and a background task over real HTTP', 'src/server.js', MARKER],
       [`${PKG}/bullmq subpath loads (import)`, 'src/bullmq.js', 'bullmq subpath:'],
       [`${PKG}/threads runs a task on a worker thread (import)`, 'src/threads.js', 'thread task ran on thread'],
+      [
+        `${PKG}/dashboard serves its page and assets from the package (import)`,
+        'src/dashboard.js',
+        'dashboard subpath: served the page and 5 assets',
+      ],
     ],
   },
   {
@@ -60,6 +70,7 @@ const consumers: readonly Consumer[] = [
       ['compiled CommonJS output serves a request and runs its task', 'out/server.js', MARKER],
       ['compiled ESM (.mts) output serves a request and runs its task', 'out/server-esm.mjs', MARKER],
       [`${PKG}/bullmq subpath loads (typed import)`, 'out/bullmq.js', 'bullmq subpath:'],
+      [`${PKG}/dashboard subpath type-checks and mounts (typed import)`, 'out/dashboard.js', 'dashboard subpath: typed and mounted'],
     ],
   },
   {

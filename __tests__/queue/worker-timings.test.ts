@@ -1,4 +1,5 @@
 // How long a job takes to come back after its worker dies (kill -9), and that close({ timeout }) keeps its bound.
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { bullmqRunner, CLOSE_OVERRUN_MS, runWorker } from '../../lib/bullmq/index.js';
 import { defineTask, taskSignal } from '../../lib/index.js';
@@ -46,7 +47,7 @@ describeWithRedis('worker timings', () => {
     await first.message('ready');
     const runner = closer.add(bullmqRunner({ connection: redis.server.url, queueName }));
     const record = defineTask('record', (_arg: string) => undefined);
-    await runner.enqueue([{ definition: record.taskDefinition, args: ['stuck'] }], {
+    await runner.enqueue([{ definition: record.taskDefinition, args: ['stuck'], id: randomUUID() }], {
       stopOnError: false,
       timeout: Number.POSITIVE_INFINITY,
       origin: ORIGIN,
@@ -81,7 +82,7 @@ describeWithRedis('worker timings', () => {
     });
     const runner = closer.add(bullmqRunner({ connection: redis.server.url, queueName }));
     const worker = runWorker({ connection: redis.server.url, queueName, tasks: [slow] });
-    await runner.enqueue([{ definition: slow.taskDefinition, args: [] }], {
+    await runner.enqueue([{ definition: slow.taskDefinition, args: [], id: randomUUID() }], {
       stopOnError: false,
       timeout: Number.POSITIVE_INFINITY,
       origin: ORIGIN,

@@ -19,6 +19,9 @@ const onError: ErrorHandler = (error: unknown, info: TaskInfo) => {
   void [error, name, method, url, attempts];
 };
 const skip: SkipPredicate = (req, res) => req.method === 'HEAD' || res.statusCode >= 500;
+// Written against Express's own Request (whose params Express 5 types as string | string[]).
+const skipTyped: SkipPredicate = (req: express.Request) => req.params.id === undefined;
+void skipTyped;
 
 const all: BackgroundTasksOptions = {
   onError,

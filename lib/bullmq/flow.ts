@@ -1,5 +1,4 @@
 // One response's tasks as a BullMQ flow: a chain in which each task is the parent of the one before it.
-import { randomUUID } from 'node:crypto';
 import type { FlowJob, JobsOptions, KeepJobs } from 'bullmq';
 import type { EnqueueOptions, QueuedTask } from '../queue-runner.js';
 import { taskJobData } from './job-data.js';
@@ -37,20 +36,19 @@ export function chain(tasks: readonly QueuedTask[], options: EnqueueOptions, set
   const onChildFailure: JobsOptions = options.stopOnError ? { failParentOnFailure: true } : { ignoreDependencyOnFailure: true };
   let node: FlowJob | undefined;
   for (let i = 0; i < tasks.length; i++) {
-    const { definition, args } = tasks[i] as QueuedTask;
-    // Also the job id: a UUID is never all digits and has no ':', which BullMQ would refuse.
-    const id = randomUUID();
+    const { definition, args, id, owner } = tasks[i] as QueuedTask;
+    // The task's id (made by the middleware) is the job id: a UUID is never all digits and has no ':', which BullMQ would refuse.
     const root = i === tasks.length - 1 && tasks.length > 1;
     const opts: JobsOptions = {
       jobId: id,
       attempts: definition.retries + 1,
-      removeOnComplete: root ? keptAWhile(settings.removeOnComplete) : settings.removeOnComplete,
-      removeOnFail: root ? keptAWhile(settings.removeOnFail) : settings.removeOnFail,
+      removeOnComplete: keptFor(root ? keptAWhile(settings.removeOnComplete) : settings.removeOnComplete, options.keepFor),
+      removeOnFail: keptFor(root ? keptAWhile(settings.removeOnFail) : settings.removeOnFail, options.keepFor),
       ...(definition.backoff === undefined ? {} : { backoff: { type: definition.backoff.type, delay: definition.backoff.delay } }),
       ...(i < tasks.length - 1 ? onChildFailure : {}),
       ...(tasks.length === 1 ? { deduplication: { id, ttl: IDEMPOTENCY_WINDOW_MS } } : {}),
     };
-    const data = taskJobData(id, args, enqueuedAt, definition.timeout ?? options.timeout, options.origin);
+    const data = taskJobData(id, args, enqueuedAt, definition.timeout ?? options.timeout, options.origin, owner);
     node = {
       name: definition.name,
       queueName: settings.queueName,
@@ -60,6 +58,19 @@ export function chain(tasks: readonly QueuedTask[], options: EnqueueOptions, set
     } as FlowJob;
   }
   return node as FlowJob;
+}
+
+/**
+ * With status records (`keepFor`, the status option's ttl), a finished job stays at least that long, so that its
+ * record can be read: a removal at once becomes a removal after that age; a count limit is kept alongside.
+ */
+function keptFor(keep: Keep, keepFor: number | undefined): Keep {
+  if (keepFor === undefined || keep === false) return keep;
+  if (keepFor === Number.POSITIVE_INFINITY) return false;
+  const age = Math.ceil(keepFor / 1000);
+  if (keep === true) return { age };
+  if (typeof keep === 'number') return { age, count: keep };
+  return 'age' in keep ? { ...keep, age: Math.max(keep.age, age) } : { age, count: keep.count };
 }
 
 /** A chain's root, finished, stays for the idempotency window where it would have been removed at once. */

@@ -36,6 +36,11 @@ export interface TaskJobData {
    * worker's spans join the web request's trace. Jobs without it run as before.
    */
   readonly traceparent?: string;
+  /**
+   * The owner of the request that added the task (the status option's owner(req)), for the status router's owner
+   * check in any web process. Optional within version 1.
+   */
+  readonly owner?: string;
 }
 
 /** A job as the worker runs it: its fields checked, its arguments decoded. */
@@ -72,6 +77,7 @@ export function taskJobData(
   enqueuedAt: number,
   timeout: number,
   origin: { method: string; url: string; traceparent?: string | undefined },
+  owner?: string,
 ): TaskJobData {
   const data: TaskJobData = {
     v: JOB_FORMAT_VERSION,
@@ -82,7 +88,8 @@ export function taskJobData(
     method: origin.method,
     path: pathOf(origin.url),
   };
-  return origin.traceparent === undefined ? data : { ...data, traceparent: origin.traceparent };
+  const traced = origin.traceparent === undefined ? data : { ...data, traceparent: origin.traceparent };
+  return owner === undefined ? traced : { ...traced, owner };
 }
 
 /** The job's data as an object of its own properties, or why not. */

@@ -3,7 +3,7 @@ import { type FlowJob, FlowProducer, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { settlesWithin, withDeadline } from '../deadline.js';
 import { EnqueueError } from '../errors.js';
-import type { EnqueueOptions, QueuedTask, QueueRunner } from '../queue-runner.js';
+import type { EnqueueOptions, FailedQueueJob, QueuedTask, QueueJobCounts, QueueRunner } from '../queue-runner.js';
 import { debug, describeError, warn } from '../report.js';
 import { producerClient, retryDelay } from './connection.js';
 import { chain } from './flow.js';
@@ -32,6 +32,12 @@ export interface RunnerCloseResult {
 export interface BullmqRunner extends QueueRunner {
   readonly queueName: string;
   stats(): RunnerStats;
+  /** The queue's jobs by state (waiting includes prioritized jobs and chained tasks waiting for the one before). */
+  jobCounts(): Promise<QueueJobCounts>;
+  /** The latest failed jobs, newest first: id, name, when, attempts, the error's message and stack; never the job's data. */
+  failedJobs(limit: number): Promise<readonly FailedQueueJob[]>;
+  /** Moves a failed job back to waiting, for a worker to run again; false when no failed job has that id. */
+  retryJob(id: string): Promise<boolean>;
   /**
    * Closes the Redis connection; call it after the middleware's drain(). Tasks still in memory (never stored) are
    * given up: each goes to onError as an EnqueueError, and one line names them. Later enqueues fail.
@@ -116,6 +122,41 @@ class BullmqQueueRunner implements BullmqRunner {
 
   stats(): RunnerStats {
     return { buffered: this.#buffered, enqueued: this.#enqueued, retries: this.#retries, givenUp: this.#givenUp };
+  }
+
+  async jobCounts(): Promise<QueueJobCounts> {
+    const counts = await this.#queue.getJobCounts('waiting', 'prioritized', 'waiting-children', 'active', 'delayed', 'failed', 'completed');
+    const of = (state: string): number => counts[state] ?? 0;
+    return {
+      waiting: of('waiting') + of('prioritized') + of('waiting-children'),
+      active: of('active'),
+      delayed: of('delayed'),
+      failed: of('failed'),
+      completed: of('completed'),
+    };
+  }
+
+  async failedJobs(limit: number): Promise<readonly FailedQueueJob[]> {
+    if (!(limit >= 1)) return [];
+    const jobs = await this.#queue.getFailed(0, limit - 1);
+    // Read from each job: its id, name and failure; its data (the task's arguments) is left alone.
+    return jobs
+      .filter((job) => job?.id !== undefined)
+      .map((job) => ({
+        id: job.id as string,
+        name: job.name,
+        failedAt: job.finishedOn,
+        attempts: job.attemptsMade,
+        reason: job.failedReason ?? '',
+        stack: job.stacktrace?.at(-1) ?? undefined,
+      }));
+  }
+
+  async retryJob(id: string): Promise<boolean> {
+    const job = await this.#queue.getJob(id);
+    if (job === undefined || !(await job.isFailed())) return false;
+    await job.retry('failed');
+    return true;
   }
 
   enqueue(tasks: readonly QueuedTask[], options: EnqueueOptions): Promise<void> {

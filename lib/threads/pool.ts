@@ -11,7 +11,7 @@ import { ThreadPoolClosedError, ThreadTaskNotFoundError } from '../errors.js';
 import type { ThreadPool } from '../place.js';
 import { debug, describeError } from '../report.js';
 import type { TaskRun } from '../run-task.js';
-import { type Task, taskName } from '../task.js';
+import { type Task, taskIdOf, taskName } from '../task.js';
 import { receiveError, sendError, type ThreadAnswer, type ThreadJob } from './messages.js';
 import { requireModule, tasksIn } from './tasks-module.js';
 import { transferListOf } from './transfer.js';
@@ -128,7 +128,7 @@ class PiscinaThreadPool implements ThreadPool {
     task.args.forEach((arg, i) => {
       if (Buffer.isBuffer(arg)) buffers.push(i);
     });
-    const job: ThreadJob = { module: this.module, name, args: task.args as unknown[], id: task.id, port: port2, buffers };
+    const job: ThreadJob = { module: this.module, name, args: task.args as unknown[], id: taskIdOf(run.task), port: port2, buffers };
     const done = (): void => {
       clearTimeout(grace);
       signal.removeEventListener('abort', aborted);
