@@ -131,6 +131,7 @@ describeWithRedis('job data', () => {
       [{ method: 42 }, /its method is not a string/],
       [{ enqueuedAt: 'yesterday' }, /its enqueuedAt is not a finite number/],
       [{ traceparent: ['00'] }, /its traceparent is not a string/],
+      [{ owner: { id: 1 } }, /its owner is not a string/],
       [{ id: 7 }, /its id is not a string/],
       [{ args: [1], encoded: [0] }, /names an argument that is not an encoded string/],
       [{ args: ['bm90IHY4'], encoded: [0] }, /its argument 0 cannot be decoded/],

@@ -136,6 +136,7 @@ export function readTaskJobData(data: unknown): TaskJob | string {
   if (typeof path !== 'string' || path.length > MAX_PATH) return `its path is not a string of at most ${MAX_PATH} characters`;
   // A traceparent of another shape is ignored, as W3C Trace Context says to; one that is no string at all is corrupt.
   if (traceparent !== undefined && typeof traceparent !== 'string') return 'its traceparent is not a string';
+  if (job.owner !== undefined && typeof job.owner !== 'string') return 'its owner is not a string';
   const args = decodeArgs({ args: job.args, encoded: job.v === 1 ? undefined : job.encoded });
   if (typeof args === 'string') return args;
   return {
