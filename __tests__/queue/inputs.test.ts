@@ -77,7 +77,7 @@ describe('addTask with a queue runner (no Redis needed: nothing reaches the queu
     const args = [cyclic, new Date(0), new Map([[1, 2]]), 10n, Buffer.from('x'), undefined];
     const { thrown, stats } = await attempt((background) => background.addTask(remind, ...args), recorder);
     expect(thrown).toBeNull();
-    expect(enqueued).toEqual([[{ definition: remind.taskDefinition, args }]]);
+    expect(enqueued).toEqual([[{ definition: remind.taskDefinition, args, id: expect.any(String) }]]);
     expect(stats).toMatchObject({ succeeded: 1 });
   });
 
@@ -98,6 +98,7 @@ describe('addTask with a queue runner (no Redis needed: nothing reaches the queu
       {
         definition: remind.taskDefinition,
         args: ['ada@example.com', { at: '2030-01-01T00:00:00Z', tries: [1, 2.5], nested: { ok: true, none: null } }],
+        id: expect.any(String),
       },
     ]);
     const { signal, ...options } = enqueued[1] as { signal: AbortSignal };
