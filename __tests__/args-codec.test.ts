@@ -62,6 +62,13 @@ describe('encodeArgs / decodeArgs', () => {
     expect(value.self).toBe(value);
   });
 
+  it('refuses what the serializer cannot write with a TypeError by position, never quoting a function', () => {
+    const encode = () => encodeArgs(['ok', { onDone: () => 'secret source' }]);
+    expect(encode).toThrow(TypeError);
+    expect(encode).toThrow(/^args\[1\] cannot go through a queue/);
+    expect(encode).not.toThrow(/secret source/);
+  });
+
   it('says why, without quoting the data, when stored arguments cannot be read', () => {
     expect(decodeArgs({ args: 'x' })).toBe('its args are not an array');
     expect(decodeArgs({ args: [], encoded: 'x' })).toBe('its list of encoded arguments is not an array');

@@ -36,6 +36,13 @@ describe('entry points', () => {
     expect(loaded).not.toContain('piscina');
   });
 
+  it('the testing entry loads no test framework, nor bullmq, piscina or OpenTelemetry', () => {
+    const loaded = packagesLoadedBy('./lib/testing/index.ts');
+    expect(loaded.filter((name) => /^(jest|@jest\/.*|vitest|@vitest\/.*|bullmq|ioredis|piscina|@opentelemetry\/.*)$/.test(name))).toEqual(
+      [],
+    );
+  });
+
   it('the dashboard entry loads neither bullmq, ioredis, piscina nor uplot (its file is read and served, never required)', () => {
     const loaded = packagesLoadedBy('./lib/dashboard/index.ts');
     expect(loaded.filter((name) => /^(bullmq|ioredis|piscina|uplot|playwright-core|express)$/.test(name))).toEqual([]);

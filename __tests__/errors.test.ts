@@ -11,7 +11,9 @@ import {
   InvalidArgumentError,
   NotInTaskError,
   type TaskInfo,
+  TasksNotSettledError,
   TaskTimeoutError,
+  TestScopeError,
   taskSignal,
 } from '../lib/index.js';
 import { loadExpress } from './helpers.js';
@@ -27,6 +29,8 @@ describe('error classes', () => {
     ['CloseDeadlineError', new CloseDeadlineError(5), 'ERR_BACKGROUND_TASKS_CLOSE_DEADLINE', 'AbortError', Error],
     ['EnqueueError', new EnqueueError('x'), 'ERR_BACKGROUND_TASKS_ENQUEUE', 'EnqueueError', Error],
     ['NotInTaskError', new NotInTaskError('x'), 'ERR_BACKGROUND_TASKS_NOT_IN_TASK', 'Error', Error],
+    ['TasksNotSettledError', new TasksNotSettledError('x', []), 'ERR_BACKGROUND_TASKS_NOT_SETTLED', 'TasksNotSettledError', Error],
+    ['TestScopeError', new TestScopeError('x'), 'ERR_BACKGROUND_TASKS_TEST_SCOPE', 'TestScopeError', Error],
   ])('%s has code %s and name %s', (_label, error, code, name, base) => {
     expect(error.code).toBe(code);
     expect(error.name).toBe(name);

@@ -127,8 +127,8 @@ function shown(path: string): string {
  * arguments' size.
  * @throws TypeError naming the task and the offending path by position, e.g. `args[1].<key 0>`
  */
-export function checkArgs(taskName: string, args: readonly unknown[], crossing: Crossing): void {
-  const where = `addTask(): task "${taskName}"`;
+export function checkArgs(taskName: string, args: readonly unknown[], crossing: Crossing, caller = 'addTask()'): void {
+  const where = `${caller}: task "${taskName}"`;
   const refuse = (visit: Visit, why: string): never =>
     invalid(`${where}: ${shown(pathOf(visit))} is ${why}, which is not ${CROSSING[crossing]}; use only ${ALLOWED[crossing]}`);
   const stack: Visit[] = [];

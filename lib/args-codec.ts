@@ -1,5 +1,6 @@
 // How task arguments travel through a queue: plain JSON where that is exact, Node's own serializer (a structured clone) for the rest.
 import { deserialize, serialize } from 'node:v8';
+import { InvalidArgumentError } from './errors.js';
 
 /**
  * A list's arguments as stored in a job: `args` holds each argument as JSON where JSON carries it exactly, and the
@@ -56,7 +57,9 @@ function jsonExact(value: unknown): boolean {
 
 /**
  * Encodes a task's arguments for a queue. The arguments were checked at addTask (`checkArgs(..., 'queue')`), so
- * the serializer takes them; it throws (a DataCloneError) on anything it cannot carry.
+ * the serializer takes them, unless they were changed since.
+ * @throws InvalidArgumentError naming the argument by position (never the serializer's message, which quotes a
+ * function's source)
  */
 export function encodeArgs(args: readonly unknown[]): EncodedArgs {
   let encoded: number[] | undefined;
@@ -64,7 +67,14 @@ export function encodeArgs(args: readonly unknown[]): EncodedArgs {
     if (jsonExact(arg)) return arg;
     encoded ??= [];
     encoded.push(i);
-    return serialize(arg).toString('base64');
+    try {
+      return serialize(arg).toString('base64');
+    } catch {
+      throw new InvalidArgumentError(
+        `args[${i}] cannot go through a queue: it holds a value Node's serializer cannot write (such as a function or a ` +
+          'class instance), most likely set after addTask() checked it',
+      );
+    }
   });
   return encoded === undefined ? { args: out } : { args: out, encoded };
 }

@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import onFinished from 'on-finished';
 import { invalid, received } from './check.js';
+import { interception } from './interception.js';
 import { debug, describeError, printable, printablePath, warn } from './report.js';
 import type { Resume, Scheduler } from './scheduler.js';
 import type { Origin, Task } from './task.js';
@@ -130,6 +131,16 @@ export class BackgroundTasks {
     const origin = this.#origin as Origin;
     const tasks = this.#tasks as Array<Task | undefined>;
     const queued = scheduler.queue !== undefined;
+    // The test kit's record mode (recordTasks()) takes what would run or be handed off now, after the skip decision.
+    const recorder = interception.recorder;
+    if (
+      recorder !== undefined &&
+      this.#next < tasks.length &&
+      recorder.take(tasks.slice(this.#next) as Task[], origin, this.#skipReason, scheduler)
+    ) {
+      tasks.fill(undefined, this.#next);
+      this.#next = tasks.length;
+    }
     while (this.#next < tasks.length) {
       if (queued && this.#skipReason === undefined) {
         // A queue takes the whole list at once, so it can chain the jobs in order.

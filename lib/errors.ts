@@ -10,7 +10,9 @@ export type BackgroundTasksErrorCode =
   | 'ERR_BACKGROUND_TASKS_ENQUEUE'
   | 'ERR_BACKGROUND_TASKS_NOT_IN_TASK'
   | 'ERR_BACKGROUND_TASKS_THREADS_CLOSED'
-  | 'ERR_BACKGROUND_TASKS_THREAD_TASK_NOT_FOUND';
+  | 'ERR_BACKGROUND_TASKS_THREAD_TASK_NOT_FOUND'
+  | 'ERR_BACKGROUND_TASKS_NOT_SETTLED'
+  | 'ERR_BACKGROUND_TASKS_TEST_SCOPE';
 
 /**
  * A bad option or argument. Still a `TypeError` (and named so), as callers of an API expect for bad input;
@@ -106,4 +108,26 @@ export class ThreadPoolClosedError extends Error {
 export class ThreadTaskNotFoundError extends Error {
   readonly code = 'ERR_BACKGROUND_TASKS_THREAD_TASK_NOT_FOUND';
   override readonly name = 'ThreadTaskNotFoundError';
+}
+
+/**
+ * The test kit's watchTasks().settled({ timeout }) reached its timeout (or the watcher was restored) with tasks still
+ * pending; `pending` lists them (name, state, request), and so does the message.
+ */
+export class TasksNotSettledError extends Error {
+  readonly code = 'ERR_BACKGROUND_TASKS_NOT_SETTLED';
+  override readonly name = 'TasksNotSettledError';
+  /** The tasks still queued or running, as watchTasks().added() shows them. */
+  readonly pending: readonly unknown[];
+
+  constructor(message: string, pending: readonly unknown[]) {
+    super(message);
+    this.pending = pending;
+  }
+}
+
+/** The test kit's recordTasks() or watchTasks() was called while another of them is active (not yet restored). */
+export class TestScopeError extends Error {
+  readonly code = 'ERR_BACKGROUND_TASKS_TEST_SCOPE';
+  override readonly name = 'TestScopeError';
 }

@@ -9,7 +9,9 @@ export {
   EnqueueError,
   InvalidArgumentError,
   NotInTaskError,
+  TasksNotSettledError,
   TaskTimeoutError,
+  TestScopeError,
   ThreadPoolClosedError,
   ThreadTaskNotFoundError,
 } from './errors.js';

@@ -1,9 +1,7 @@
 // The demo server as a real process, started the way the README says: `npm run demo`. POST /register sends its
 // emails after the response; SIGTERM or one Ctrl-C drains and exits 0; a second Ctrl-C exits at once; a busy port
 // or a bad setting stops it with one clear line.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { busyPort, killChildren, npmRun, type Proc, ROOT, register, startDemo, tsxNode } from './support.js';
+import { busyPort, killChildren, npmRun, type Proc, register, startDemo, tsxNode } from './support.js';
 
 const emails = ['ada@example.com', 'grace@example.com', 'edsger@example.com'];
 const SHUTDOWN = /^Shutdown: (\d+) tasks finished while draining, (\d+) abandoned$/;
@@ -84,25 +82,8 @@ describe('npm run demo', () => {
   });
 });
 
+// What the app answers and what it adds is tested in this process with the kit (app.test.ts); here, its settings.
 describe('the demo app', () => {
-  it('answers what the README shows, and refuses a missing email without sending to "undefined"', async () => {
-    const { demo, port } = await startDemo({ EMAIL_DELAY_MS: '0' }, 'node');
-    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-
-    const ok = await register(port, 'you@example.com');
-    expect(ok.status).toBe(200);
-    expect(readme.replace(/\s+/g, ' ')).toContain(`the client gets \`${JSON.stringify(ok.body)}\` at once`);
-    await demo.line((line) => line === 'Email sent to you@example.com');
-
-    const missing = await register(port);
-    expect(missing).toEqual({ status: 400, body: { error: 'email query parameter is required' } });
-    expect(readme).toContain(`\`${JSON.stringify(missing.body)}\``);
-
-    demo.signal('SIGTERM');
-    expect(await demo.exited).toEqual({ code: 0, signal: null });
-    expect(sentTo(demo)).toEqual(['you@example.com']);
-  });
-
   it.each([
     ['PORT', 'abc'],
     ['EMAIL_DELAY_MS', '-5'],

@@ -40,6 +40,7 @@ const consumers: readonly Consumer[] = [
       ['require() and a background task over real HTTP', 'src/server.js', MARKER],
       [`${PKG}/bullmq subpath loads (require)`, 'src/bullmq.js', 'bullmq subpath:'],
       [`${PKG}/threads runs a task on a worker thread (require)`, 'src/threads.js', 'thread task ran on thread'],
+      [`${PKG}/testing records and runs a task (require)`, 'src/testing.js', 'testing subpath: recorded, then ran'],
       [
         `${PKG}/dashboard serves its page and assets from the package (require)`,
         'src/dashboard.js',
@@ -55,6 +56,7 @@ const consumers: readonly Consumer[] = [
       ['named import and a background task over real HTTP', 'src/server.js', MARKER],
       [`${PKG}/bullmq subpath loads (import)`, 'src/bullmq.js', 'bullmq subpath:'],
       [`${PKG}/threads runs a task on a worker thread (import)`, 'src/threads.js', 'thread task ran on thread'],
+      [`${PKG}/testing records and runs a task (import)`, 'src/testing.js', 'testing subpath: recorded, then ran'],
       [
         `${PKG}/dashboard serves its page and assets from the package (import)`,
         'src/dashboard.js',
@@ -70,6 +72,7 @@ const consumers: readonly Consumer[] = [
       ['compiled CommonJS output serves a request and runs its task', 'out/server.js', MARKER],
       ['compiled ESM (.mts) output serves a request and runs its task', 'out/server-esm.mjs', MARKER],
       [`${PKG}/bullmq subpath loads (typed import)`, 'out/bullmq.js', 'bullmq subpath:'],
+      [`${PKG}/testing subpath runs runTask() (typed import)`, 'out/testing.js', 'testing subpath: runTask succeeded with 6'],
       [`${PKG}/dashboard subpath type-checks and mounts (typed import)`, 'out/dashboard.js', 'dashboard subpath: typed and mounted'],
     ],
   },

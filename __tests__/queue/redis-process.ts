@@ -21,17 +21,17 @@ export class RedisProcess {
     this.#child?.kill('SIGKILL');
   };
 
-  private constructor(port: number, durable: boolean) {
+  private constructor(port: number, durable: boolean, extraArgs: readonly string[]) {
     this.port = port;
     this.url = `redis://127.0.0.1:${port}`;
     this.#dir = mkdtempSync(path.join(tmpdir(), 'ebt-redis-'));
-    this.#args = ['--dir', this.#dir, ...(durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : [])];
+    this.#args = ['--dir', this.#dir, ...(durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : []), ...extraArgs];
     process.once('exit', this.#onExit);
   }
 
-  /** A port of its own, with nothing listening yet: start() when the test wants Redis up. */
-  static async create(durable = false): Promise<RedisProcess> {
-    return new RedisProcess(await freePort(), durable);
+  /** A port of its own, with nothing listening yet: start() when the test wants Redis up. `extraArgs` come last (they win). */
+  static async create(durable = false, extraArgs: readonly string[] = []): Promise<RedisProcess> {
+    return new RedisProcess(await freePort(), durable, extraArgs);
   }
 
   get running(): boolean {

@@ -1,7 +1,7 @@
 // The express-background-tasks/bullmq entry point: re-exports only. bullmq and ioredis are loaded from here, never from the main entry.
 
 export { CloseDeadlineError, EnqueueError } from '../errors.js';
-export type { Connection } from './connection.js';
+export type { ClusterConnection, ClusterNode, Connection } from './connection.js';
 export type { Keep } from './flow.js';
 export { JOB_FORMAT_VERSION, type TaskJobData } from './job-data.js';
 export type { BullmqRunnerOptions, RunWorkerOptions, WorkerErrorHandler, WorkerTaskInfo } from './options.js';

@@ -16,15 +16,18 @@ import type { DefinedTask } from '../define-task.js';
 import { definitionOf } from '../define-task.js';
 import { checkThreads } from '../options.js';
 import type { ThreadPool } from '../place.js';
-import { type Connection, checkConnection } from './connection.js';
+import { type Connection, checkClusterPrefix, checkConnection } from './connection.js';
 import type { Keep } from './flow.js';
 
 export interface BullmqRunnerOptions {
-  /** Redis: a redis:// URL or ioredis options. The runner opens its own client, which never queues commands offline. */
+  /**
+   * Redis: a redis:// URL, ioredis options (one server, or Sentinel with `{ sentinels, name }`), or
+   * `{ cluster: [{ host, port }], ...Cluster options }`. The runner opens its own client, which never queues commands offline.
+   */
   readonly connection: Connection;
   /** The BullMQ queue the jobs go to; the worker must use the same name. */
   readonly queueName: string;
-  /** BullMQ's key prefix (default 'bull'); the worker must use the same. */
+  /** BullMQ's key prefix (default 'bull', and '{bull}' on a cluster, where it must hold a hash tag); the worker must use the same. */
   readonly prefix?: string;
   /**
    * How long one try at storing a list waits for Redis to answer, in ms, before the list is kept in memory and tried
@@ -58,7 +61,7 @@ export interface WorkerTaskInfo {
 export type WorkerErrorHandler = (error: unknown, info: WorkerTaskInfo) => void;
 
 export interface RunWorkerOptions {
-  /** Redis: a redis:// URL or ioredis options. */
+  /** Redis: as the runner's connection (a URL, ioredis options for one server or Sentinel, or `{ cluster: [...] }`). */
   readonly connection: Connection;
   /** The queue to take jobs from: the runner's queueName. */
   readonly queueName: string;
@@ -69,7 +72,7 @@ export interface RunWorkerOptions {
   readonly concurrency?: number;
   /** Called once for each task that failed for good (after its last attempt). Default: one console.error line. */
   readonly onError?: WorkerErrorHandler;
-  /** BullMQ's key prefix (default 'bull'): the runner's prefix. */
+  /** BullMQ's key prefix (default 'bull', and '{bull}' on a cluster): the runner's prefix. */
   readonly prefix?: string;
   /** Where tasks defined with `thread: true` run: threadPool() from express-background-tasks/threads. */
   readonly threads?: ThreadPool;
@@ -145,7 +148,8 @@ const RUNNER_OPTIONS: OptionTable<RunnerSettings> = {
 
 export function parseRunnerOptions(options: unknown): RunnerSettings {
   if (options === undefined) invalid(`${RUNNER}: options are required: { connection, queueName }`);
-  return parseWithTable(RUNNER, options, RUNNER_OPTIONS);
+  const settings = parseWithTable(RUNNER, options, RUNNER_OPTIONS);
+  return { ...settings, prefix: checkClusterPrefix(RUNNER, settings.connection, settings.prefix, settings.queueName) };
 }
 
 function checkTasks(where: string, value: unknown): WorkerSettings['tasks'] {
@@ -185,7 +189,8 @@ const WORKER_OPTIONS: OptionTable<WorkerSettings> = {
 
 export function parseWorkerOptions(options: unknown): WorkerSettings {
   if (options === undefined) invalid(`${WORKER}: options are required: { connection, queueName, tasks }`);
-  const settings = parseWithTable(WORKER, options, WORKER_OPTIONS);
+  const parsed = parseWithTable(WORKER, options, WORKER_OPTIONS);
+  const settings = { ...parsed, prefix: checkClusterPrefix(WORKER, parsed.connection, parsed.prefix, parsed.queueName) };
   const threadTask = [...settings.tasks.values()].find((task) => definitionOf(task)?.thread);
   if (threadTask !== undefined && settings.threads === undefined) {
     invalid(

@@ -1,11 +1,11 @@
 // bullmqRunner(): the queue runner (BullmqQueueRunner): each response's tasks become a chain of BullMQ jobs, kept in memory and resent while Redis is unreachable.
 import { type FlowJob, FlowProducer, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { settlesWithin, withDeadline } from '../deadline.js';
 import { EnqueueError } from '../errors.js';
 import type { EnqueueOptions, FailedQueueJob, QueuedTask, QueueJobCounts, QueueRunner } from '../queue-runner.js';
 import { debug, describeError, warn } from '../report.js';
-import { producerClient, retryDelay } from './connection.js';
+import { clusterAdvice } from './cluster-advice.js';
+import { type ProducerClient, producerClient, retryDelay } from './connection.js';
 import { chain } from './flow.js';
 import { type BullmqRunnerOptions, parseRunnerOptions, type RunnerSettings } from './options.js';
 
@@ -64,7 +64,7 @@ interface Pending {
 class BullmqQueueRunner implements BullmqRunner {
   readonly queueName: string;
   readonly #settings: RunnerSettings;
-  readonly #client: Redis;
+  readonly #client: ProducerClient;
   /** Adds a single task as a plain job: a quarter of the CPU of a one-job flow, and most lists hold one task. */
   readonly #queue: Queue;
   /** Adds a list of tasks as one chained flow. */
@@ -317,8 +317,9 @@ class BullmqQueueRunner implements BullmqRunner {
 
   #error(count: number, why: string, cause: unknown): EnqueueError {
     const tasks = `${count} task${count === 1 ? '' : 's'}`;
+    const advice = clusterAdvice(cause, this.#settings.connection);
     return new EnqueueError(
-      `Could not enqueue ${tasks} to BullMQ queue "${this.queueName}": ${why}`,
+      `Could not enqueue ${tasks} to BullMQ queue "${this.queueName}": ${why}${advice === undefined ? '' : `; ${advice}`}`,
       cause === undefined ? undefined : { cause },
     );
   }

@@ -1,5 +1,5 @@
 // runWorker(): runs a queue's jobs with the tasks given, each attempt through run-task (BullMQ does the retries), reporting outcomes.
-import { type Job, type JobJson, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { type Job, type JobJson, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { parseDeadline } from '../check.js';
 import { settlesWithin } from '../deadline.js';
 import { definitionOf } from '../define-task.js';
@@ -8,8 +8,10 @@ import { Outcomes } from '../outcomes.js';
 import { Policies } from '../policy.js';
 import { asError, debug, describeError, printable, warn } from '../report.js';
 import { type RunOwner, type Status, TaskRun } from '../run-task.js';
+import type { DrainOptions, DrainResult } from '../scheduler.js';
 import type { Origin, Task } from '../task.js';
-import { bullmqConnection } from './connection.js';
+import { clusterAdvice } from './cluster-advice.js';
+import { bullmqConnection, releaseConnection } from './connection.js';
 import { originOfJob, readTaskJobData, type TaskJob, UNREADABLE_JSON } from './job-data.js';
 import { parseWorkerOptions, type RunWorkerOptions, type WorkerSettings, type WorkerTaskInfo } from './options.js';
 
@@ -48,7 +50,17 @@ export interface TaskWorker {
    * may still hold the process for its drainDelay + 1 s).
    */
   close(options?: WorkerCloseOptions): Promise<WorkerCloseResult>;
+  /**
+   * Resolves once this worker runs no job and its queue holds none waiting, delayed (a retry's backoff) or waiting
+   * for an earlier task of its list: what an integration test awaits after a request. With a timeout, resolves at
+   * the deadline with `drained: false` and how many jobs were still pending; unlike the middleware's, it aborts
+   * nothing (close() does). Jobs taken by other workers of the queue are not waited for by events of this one.
+   */
+  drain(options?: DrainOptions): Promise<DrainResult>;
 }
+
+/** The job states that mean work is still to come for a worker of the queue. */
+const PENDING_STATES = ['active', 'wait', 'prioritized', 'delayed', 'waiting-children'] as const;
 
 const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 /** After the deadline, how long tasks that heed their signal get to hand their jobs back (one Redis round trip each) and BullMQ's close() to end. */
@@ -83,7 +95,10 @@ class QueueWorker implements TaskWorker, RunOwner {
   readonly #policies: Policies;
   readonly #outcomes: Outcomes<WorkerTaskInfo>;
   #lastLogged = '';
+  readonly #releaseConnection: () => void;
   #closing: Promise<WorkerCloseResult> | undefined;
+  /** Reads the queue's job counts for drain(); made at its first call, closed with the worker. */
+  #counts: Queue | undefined;
 
   constructor(settings: WorkerSettings) {
     this.#settings = settings;
@@ -95,8 +110,10 @@ class QueueWorker implements TaskWorker, RunOwner {
       threadsOption: 'runWorker({ threads })',
       where: 'runWorker()',
     });
+    const connection = bullmqConnection(settings.connection);
+    this.#releaseConnection = () => releaseConnection(connection);
     this.worker = new TaskBullmqWorker(settings.queueName, (job, token) => this.#process(job, token), {
-      connection: bullmqConnection(settings.connection),
+      connection,
       concurrency: settings.concurrency,
       lockDuration: settings.lockDuration,
       stalledInterval: settings.stalledInterval,
@@ -226,7 +243,8 @@ class QueueWorker implements TaskWorker, RunOwner {
       return;
     }
     this.#lastLogged = line;
-    warn(`worker for queue "${this.#settings.queueName}": ${line} (BullMQ keeps retrying)`);
+    const advice = clusterAdvice(error, this.#settings.connection);
+    warn(`worker for queue "${this.#settings.queueName}": ${line} (BullMQ keeps retrying)${advice === undefined ? '' : `: ${advice}`}`);
   }
 
   stats(): WorkerStats {
@@ -234,14 +252,77 @@ class QueueWorker implements TaskWorker, RunOwner {
     return { running, succeeded, failed, timedOut, skipped };
   }
 
+  drain(options?: DrainOptions): Promise<DrainResult> {
+    const timeout = parseDeadline('drain()', options, Number.POSITIVE_INFINITY);
+    let pending = 0;
+    let waiting: { promise: Promise<void>; cancel: () => void } | undefined;
+    let stopped = false;
+    const idle = async (): Promise<void> => {
+      const counter = this.#counter();
+      while (!stopped) {
+        // Listening before counting: a job that ends in between still wakes this loop.
+        waiting = this.#nextJobEvent();
+        await this.#outcomes.whenIdle();
+        const counts = await counter.getJobCounts(...PENDING_STATES);
+        pending = Object.values(counts).reduce((sum, count) => sum + count, 0);
+        if (pending === 0) break;
+        await waiting.promise;
+      }
+      waiting?.cancel();
+    };
+    const work = idle();
+    return settlesWithin(work, timeout).then(async (inTime) => {
+      if (!inTime) {
+        stopped = true;
+        waiting?.cancel();
+        return { drained: false, pending: Math.max(pending, this.#outcomes.running) };
+      }
+      await work; // a Redis error rejects drain()
+      return { drained: true, pending: 0 };
+    });
+  }
+
+  /** The queue's job counts, read by drain(): a Queue made at the first drain() and closed with the worker. */
+  #counter(): Queue {
+    if (this.#counts === undefined) {
+      const settings = this.#settings;
+      this.#counts = new Queue(settings.queueName, {
+        connection: bullmqConnection(settings.connection),
+        ...(settings.prefix === undefined ? {} : { prefix: settings.prefix }),
+      });
+      this.#counts.on('error', () => {}); // the worker itself reports connection trouble
+    }
+    return this.#counts;
+  }
+
+  /** Resolves at this worker's next 'completed', 'failed' or 'drained' event. */
+  #nextJobEvent(): { promise: Promise<void>; cancel: () => void } {
+    const worker = this.worker;
+    let wake = (): void => {};
+    const promise = new Promise<void>((resolve) => {
+      wake = () => {
+        worker.off('completed', wake);
+        worker.off('failed', wake);
+        worker.off('drained', wake);
+        resolve();
+      };
+    });
+    worker.on('completed', wake);
+    worker.on('failed', wake);
+    worker.on('drained', wake);
+    return { promise, cancel: wake };
+  }
+
   close(options?: WorkerCloseOptions): Promise<WorkerCloseResult> {
     const timeout = parseDeadline('close()', options, DEFAULT_CLOSE_TIMEOUT_MS);
-    this.#closing ??= this.#close(timeout);
+    this.#closing ??= this.#close(timeout).finally(this.#releaseConnection);
     return this.#closing;
   }
 
   async #close(timeout: number): Promise<WorkerCloseResult> {
     debug('queue %s: worker closing with %d jobs running', this.#settings.queueName, this.#outcomes.running);
+    const counts = this.#counts?.close();
+    counts?.catch(() => {}); // only drain() read through it
     const closed = this.worker.close();
     closed.catch(() => {}); // a failure to close cleanly is what the deadline below handles
     let abandoned = 0;
