@@ -6,7 +6,7 @@ import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import request from 'supertest';
-import { backgroundTasks, taskSignal } from '../lib/index.js';
+import { backgroundTasks, defineTask, taskSignal } from '../lib/index.js';
 import { appWith, byStatus, type Child, deferred, killChildren, sendAll, settled, startTaskServer } from './helpers.js';
 
 describe('drain()', () => {
@@ -42,6 +42,50 @@ describe('drain()', () => {
     expect(await drained).toEqual({ drained: true, pending: 0 });
     expect(order).toEqual(['first', 'first', 'added while draining', 'added while draining']);
     expect(bg.stats()).toMatchObject({ queued: 0, running: 0, succeeded: 4 });
+  });
+
+  it('at the deadline, cancels every running task, also when one of them settles while the others are being cancelled', async () => {
+    const failures: unknown[] = [];
+    const waiting = [deferred(), deferred(), deferred()];
+    let attempts = 0;
+    const failedAttempt = deferred();
+    // Waits between its attempts: cancelled, it settles at once, in the middle of the deadline's loop over the running tasks.
+    const retriesLater = defineTask(
+      'retriesLater',
+      () => {
+        attempts++;
+        failedAttempt.resolve();
+        throw new Error('first attempt fails');
+      },
+      { retries: 1, backoff: { type: 'fixed', delay: 60_000 } },
+    );
+    const { app, bg } = appWith({ onError: (error) => failures.push(error) }, (req, res) => {
+      const which = Number(req.query.n);
+      if (which === 3) res.locals.background.addTask(retriesLater);
+      else {
+        res.locals.background.addTask(async function waitsForAbort() {
+          const signal = taskSignal();
+          waiting[which]?.resolve();
+          await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+          throw signal.reason;
+        });
+      }
+      res.end();
+    });
+    // The one that settles during the loop goes between the others, so that the loop must step over it.
+    await request(app).get('/?n=0');
+    await waiting[0]?.promise;
+    await request(app).get('/?n=3');
+    await failedAttempt.promise;
+    await request(app).get('/?n=1');
+    await request(app).get('/?n=2');
+    await Promise.all(waiting.map((w) => w.promise));
+    expect(await bg.drain({ timeout: 5 })).toEqual({ drained: false, pending: 4 });
+    await settled(bg);
+    expect(attempts).toBe(1);
+    expect(failures).toHaveLength(4);
+    expect(failures.every((error) => (error as Error).name === 'AbortError')).toBe(true);
+    expect(bg.stats()).toMatchObject({ failed: 4, queued: 0, running: 0 });
   });
 
   it('with a timeout, resolves { drained: false, pending } at the deadline and aborts running tasks', async () => {

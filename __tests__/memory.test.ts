@@ -42,6 +42,7 @@ it('20,000 requests: stats() ends with nothing queued or running and 20,000 succ
     failed: 0,
     timedOut: 0,
     skipped: 0,
+    deduplicated: 0,
   });
   expect(baseline.stats.succeeded).toBe(WARM_UP);
   expect(after.counted - baseline.counted).toBe(REQUESTS);

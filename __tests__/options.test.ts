@@ -63,6 +63,7 @@ describe('backgroundTasks(options) validation', () => {
       failed: 0,
       timedOut: 0,
       skipped: 0,
+      deduplicated: 0,
     });
   });
 });

@@ -1,5 +1,7 @@
 // A benchmark server for bench/scenarios/isolation.mjs: GET / answers at once, POST /cpu adds a CPU-heavy task run in-process, on a thread, or not at all.
+
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { serveCommands } from './lib/commands.mjs';
 
 const require = createRequire(import.meta.url);
@@ -38,10 +40,34 @@ app.post('/trivial', (req, res) => {
   res.json({ accepted: true });
 });
 
+/**
+ * The reference for the dispatch rate: raw piscina, as many threads as threadPool()'s default, given the same chains
+ * (CHAINS lists of TASKS_PER_CHAIN trivial tasks, each list in order, all lists at once). Made on first use.
+ */
+const CHAINS = 200;
+const TASKS_PER_CHAIN = 100;
+let rawPool;
+async function rawDispatch() {
+  const { Piscina } = require('piscina');
+  rawPool ??= new Piscina({
+    filename: require.resolve('./raw-piscina-task.cjs'),
+    maxThreads: Math.max(availableParallelism() - 1, 1),
+    minThreads: 1,
+  });
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CHAINS }, async () => {
+      for (let i = 0; i < TASKS_PER_CHAIN; i++) await rawPool.run('user@example.com');
+    }),
+  );
+  return { tasks: CHAINS * TASKS_PER_CHAIN, ms: performance.now() - started };
+}
+
 const server = app.listen(0, '127.0.0.1', () => process.send({ ready: true, port: server.address().port }));
 
 serveCommands({
   counters: () => ({ ...background.stats(), failures }),
+  rawDispatch,
   drain: async () => {
     const started = performance.now();
     await background.drain();
@@ -50,6 +76,7 @@ serveCommands({
   exit: async () => {
     await background.drain();
     await threads?.close();
+    await rawPool?.destroy();
     setImmediate(() => process.exit(0));
     return true;
   },

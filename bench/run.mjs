@@ -41,6 +41,8 @@ const SCENARIOS = [
   './scenarios/bullmq.mjs', // skips itself without redis-server (or REDIS_URL)
 ];
 
+/** The line in results.md from which on the text is kept as it is by every run (figures measured by other scripts). */
+const HAND_MEASURED = '<!-- hand-measured: kept as is by bench/run.mjs -->';
 const SAVED_RUN = /^results-node(\d+)\.json$/;
 
 // Many short rounds rather than a few long ones: a disturbance from elsewhere on a shared machine then spoils few pairs.
@@ -220,7 +222,11 @@ async function main() {
       return [runs.length === 1 ? f : { ...f, label: `Node ${run.node}: ${f.label}`, value: f.value ?? Number.NaN }];
     }),
   );
-  writeFileSync(path.join(dir, 'results.md'), renderRuns(runs, { svgName: 'results.svg' }));
+  // Figures measured by other scripts (bench/handoff.mjs, bench/flow-rate.mjs) sit below HAND_MEASURED in results.md and are kept.
+  const previous = path.join(BENCH_DIR, 'results.md');
+  const old = existsSync(previous) ? readFileSync(previous, 'utf8') : '';
+  const kept = old.includes(HAND_MEASURED) ? `\n${old.slice(old.indexOf(HAND_MEASURED))}` : '';
+  writeFileSync(path.join(dir, 'results.md'), renderRuns(runs, { svgName: 'results.svg' }) + kept);
   writeFileSync(path.join(dir, 'results.svg'), renderSvg({ figures: bars, subtitle }));
 
   log('\nSummary');

@@ -5,7 +5,7 @@ import { invalid, received } from './check.js';
 import { interception } from './interception.js';
 import { debug, describeError, printable, printablePath, warn } from './report.js';
 import type { Resume, Scheduler } from './scheduler.js';
-import type { Origin, Task } from './task.js';
+import { ORIGIN, type Origin, type OriginSource, type Task } from './task.js';
 import { captureContext } from './task-context.js';
 import type { TaskHandle } from './task-handle.js';
 
@@ -17,7 +17,7 @@ const IDLE = 2; // finished and drained: a new task starts a run of its own
  * The tasks of one response, at `res.locals.background`. Shared by every middleware and handler
  * of the request; its tasks run one after another, in the order added, once the response is finished.
  */
-export class BackgroundTasks {
+export class BackgroundTasks implements OriginSource {
   readonly #scheduler: Scheduler;
   // Held only until the response finishes, so that a pending task does not keep them alive.
   #req: IncomingMessage | undefined;
@@ -32,6 +32,10 @@ export class BackgroundTasks {
   #resume: Resume | undefined;
   /** Tells a serverless platform the list is done (Vercel's waitUntil, or the platformWaitUntil option). */
   #releasePlatform: (() => void) | undefined;
+  /** Settles (never rejects) once the flush() calls so far are done; the rest of the list is handed off after it. */
+  #flushing: Promise<void> | undefined;
+  /** What the runner said stands for the last task stored by flush(), so that later parts run after it. */
+  #after: string | undefined;
   /** The request's owner (the status option's owner(req)), asked once while the request is at hand. */
   #owner: string | undefined;
 
@@ -64,12 +68,15 @@ export class BackgroundTasks {
     if (scheduler.owners !== undefined && this.#req !== undefined) this.#owner = scheduler.ownerOf(this.#req);
     // While the response is open, maxQueued counts this list's own tasks only (see Scheduler#admit).
     const openList = this.#state === OPEN ? (this.#tasks?.length ?? 0) : -1;
-    let task = scheduler.admit(fn as Task['fn'], args, first ? noContext : captureContext, openList, origin, this.#owner);
+    let task = scheduler.admit(fn as Task['fn'], args, first ? noContext : captureContext, openList, origin, this.#owner, this);
+    // Taken by flow control: deduplicated onto a pending task, or debounced apart from the list.
+    if (task === undefined) return scheduler.apartHandle();
     if (scheduler.captureCallSite) task = withCallSite(task, this.addTask);
     if (this.#tasks === undefined) {
       this.#tasks = [task];
       this.#releasePlatform = scheduler.holdPlatform();
       if (this.#state === OPEN) {
+        if (this.#scheduler.storeBeforeResponse) this.#storeBeforeEnd(this.#res as ServerResponse);
         onFinished(this.#res as ServerResponse, () => this.#finish());
       } else {
         this.#state = DRAINING;
@@ -90,6 +97,59 @@ export class BackgroundTasks {
       invalid(`waitUntil(promise): argument "promise" must be a promise; received ${received(promise)}`);
     }
     this.#scheduler.watch(promise, this.#where());
+  }
+
+  /**
+   * With a queue runner: hands the tasks added so far (and not yet handed off) to the queue now, and resolves once
+   * they are stored, so that the route can answer knowing they are. Rejects with the runner's EnqueueError when they
+   * cannot be stored within its enqueue deadline: those tasks are then not accepted (not counted), and the route
+   * can answer 503. Tasks added later are handed off after the response, and run after these.
+   * Without a runner, or with nothing new to hand off, resolves at once (tasks run here after the response).
+   */
+  flush(): Promise<void> {
+    const tasks = this.#tasks;
+    if (this.#scheduler.queue === undefined || tasks === undefined || this.#state !== OPEN || this.#next >= tasks.length) {
+      return this.#flushing ?? Promise.resolve();
+    }
+    const part = tasks.slice(this.#next) as Task[];
+    tasks.fill(undefined, this.#next);
+    this.#next = tasks.length;
+    const origin = this.#where();
+    // After the earlier flush() (stored or not), so that this part can run after what it stored.
+    const flushed = (this.#flushing ?? Promise.resolve())
+      .then(() => this.#scheduler.handOff(part, origin, { flush: true, after: this.#after }))
+      .then((receipt) => {
+        if (receipt !== undefined) this.#after = receipt;
+      });
+    this.#flushing = flushed.then(noop, noop);
+    return flushed;
+  }
+
+  /** handOff 'before-response': the response's end waits for flush(); a list that cannot be stored turns it into a 503. */
+  #storeBeforeEnd(res: ServerResponse): void {
+    const end = res.end;
+    const store = (): Promise<void> => this.#flushUnlessSkipped();
+    res.end = function endOnceStored(...args: unknown[]) {
+      res.end = end;
+      store().then(
+        () => (end as (...a: unknown[]) => ServerResponse).apply(res, args),
+        (error: unknown) => refuse(res, end, error),
+      );
+      return res;
+    } as typeof res.end;
+  }
+
+  /** flush(), unless skip() says the response's tasks are skipped (then there is nothing to store). */
+  #flushUnlessSkipped(): Promise<void> {
+    const req = this.#req;
+    const res = this.#res;
+    if (req !== undefined && res !== undefined && this.#scheduler.skipReason(req, res) !== undefined) return Promise.resolve();
+    return this.flush();
+  }
+
+  /** @internal Where this list's tasks come from, for a task that runs apart from it (debounced). */
+  [ORIGIN](): Origin {
+    return this.#where();
   }
 
   #where(): Origin {
@@ -147,7 +207,14 @@ export class BackgroundTasks {
         const batch = tasks.slice(this.#next) as Task[];
         tasks.fill(undefined, this.#next);
         this.#next = tasks.length;
-        scheduler.handOff(batch, origin).then(() => this.#carryOn(), internalError);
+        // After what flush() stored (if anything), and ordered after it by the runner.
+        const handOff = (): Promise<void> =>
+          scheduler.handOff(batch, origin, { after: this.#after }).then((receipt) => {
+            if (receipt !== undefined) this.#after = receipt;
+            this.#carryOn();
+          });
+        if (this.#flushing === undefined) handOff().catch(internalError);
+        else this.#flushing.then(handOff).catch(internalError);
         return;
       }
       const task = tasks[this.#next] as Task;
@@ -167,6 +234,7 @@ export class BackgroundTasks {
     if (debug.enabled) debug('list end %s %s', printable(origin.method), printablePath(origin.url));
     this.#tasks = undefined;
     this.#next = 0;
+    this.#after = undefined;
     this.#state = IDLE;
     if (this.#releasePlatform !== undefined) {
       this.#releasePlatform();
@@ -198,6 +266,23 @@ function withCallSite(task: Task, addTask: (...args: never[]) => unknown): Task 
   const callSite: { stack?: string } = {};
   Error.captureStackTrace(callSite, addTask);
   return { ...task, callSite };
+}
+
+function noop(): void {}
+
+/** The list could not be stored before the response: a 503 instead of the route's answer, or a cut connection once headers are out. */
+function refuse(res: ServerResponse, end: ServerResponse['end'], error: unknown): void {
+  if (res.headersSent) {
+    res.destroy(error instanceof Error ? error : undefined);
+    return;
+  }
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
+  res.statusCode = 503;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  (end as (chunk: string) => ServerResponse).call(
+    res,
+    JSON.stringify({ error: "The request's background tasks could not be stored; try again later." }),
+  );
 }
 
 function noContext(): undefined {

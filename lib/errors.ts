@@ -11,6 +11,7 @@ export type BackgroundTasksErrorCode =
   | 'ERR_BACKGROUND_TASKS_NOT_IN_TASK'
   | 'ERR_BACKGROUND_TASKS_THREADS_CLOSED'
   | 'ERR_BACKGROUND_TASKS_THREAD_TASK_NOT_FOUND'
+  | 'ERR_BACKGROUND_TASKS_RETRY_AFTER'
   | 'ERR_BACKGROUND_TASKS_NOT_SETTLED'
   | 'ERR_BACKGROUND_TASKS_TEST_SCOPE';
 
@@ -53,9 +54,23 @@ export class TaskTimeoutError extends Error {
   /** The timeout that expired, in ms. */
   readonly timeout: number;
 
-  constructor(taskName: string, ms: number) {
-    super(`Background task "${taskName}" timed out after ${ms} ms`);
+  constructor(taskName: string, ms: number, message = `Background task "${taskName}" timed out after ${ms} ms`) {
+    super(message);
     this.timeout = ms;
+  }
+}
+
+/**
+ * What a thread task still running (or waiting for a thread) at `threadPool().close({ timeout })`'s deadline ends
+ * with: its thread is terminated, and it counts as timed out (a `TaskTimeoutError`, with that code and name).
+ */
+export class ThreadPoolCloseTimeoutError extends TaskTimeoutError {
+  constructor(taskName: string, ms: number) {
+    super(
+      taskName,
+      ms,
+      `Thread task "${taskName}" was stopped by threadPool().close(): its deadline of ${ms} ms was reached, and its thread terminated`,
+    );
   }
 }
 
@@ -130,4 +145,20 @@ export class TasksNotSettledError extends Error {
 export class TestScopeError extends Error {
   readonly code = 'ERR_BACKGROUND_TASKS_TEST_SCOPE';
   override readonly name = 'TestScopeError';
+}
+
+/**
+ * Thrown by a task (usually through `retryAfter(ms)`) to say "try again in `retryAfter` ms", as a 429 or 503 with a
+ * Retry-After header does: the attempt counts, the next one waits this long instead of the backoff, within `retries`.
+ */
+export class RetryAfterError extends Error {
+  readonly code = 'ERR_BACKGROUND_TASKS_RETRY_AFTER';
+  override readonly name = 'RetryAfterError';
+  /** How long to wait before the next attempt, in ms. */
+  readonly retryAfter: number;
+
+  constructor(ms: number, message?: string) {
+    super(message ?? `The task asked to be retried after ${ms} ms`);
+    this.retryAfter = ms;
+  }
 }

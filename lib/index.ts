@@ -1,6 +1,16 @@
 // The package's entry point: re-exports only.
 export { BackgroundTasks } from './background-tasks.js';
-export { type Backoff, type DefinedTask, defineTask, type TaskDefinition, type TaskOptions } from './define-task.js';
+export {
+  type Backoff,
+  type ConcurrencyOptions,
+  type DedupeOptions,
+  type DefinedTask,
+  defineTask,
+  type KeyFunction,
+  type RateLimitOptions,
+  type TaskDefinition,
+  type TaskOptions,
+} from './define-task.js';
 export {
   type BackgroundTasksErrorCode,
   BackgroundTasksFullError,
@@ -9,16 +19,20 @@ export {
   EnqueueError,
   InvalidArgumentError,
   NotInTaskError,
+  RetryAfterError,
   TasksNotSettledError,
   TaskTimeoutError,
   TestScopeError,
   ThreadPoolClosedError,
+  ThreadPoolCloseTimeoutError,
   ThreadTaskNotFoundError,
 } from './errors.js';
+export { parseRetryAfter, retryAfter } from './flow/retry-after.js';
 export { type BackgroundTasksMiddleware, backgroundTasks } from './middleware.js';
 export type {
   BackgroundTasksOptions,
   ErrorHandler,
+  HandOff,
   OwnerOf,
   SkipPredicate,
   SkipRequest,
@@ -26,7 +40,7 @@ export type {
   StatusOptions,
 } from './options.js';
 export type { Stats, TaskInfo } from './outcomes.js';
-export type { ThreadPool, Where } from './place.js';
+export type { ThreadPool, ThreadPoolCloseOptions, ThreadPoolCloseResult, Where } from './place.js';
 export type { PlatformWaitUntil } from './platform.js';
 export type { EnqueueOptions, FailedQueueJob, QueuedTask, QueueJobCounts, QueueRecord, QueueRunner } from './queue-runner.js';
 export type { DrainOptions, DrainResult } from './scheduler.js';
@@ -35,3 +49,4 @@ export { taskId, taskProgress, taskSignal } from './task-context.js';
 export type { TaskState } from './task-events.js';
 export type { TaskHandle } from './task-handle.js';
 export type { FoundRecord, TaskRecord, TaskRecordError } from './task-record.js';
+export type { DeduplicatedContext } from './tracing.js';

@@ -9,6 +9,9 @@ import type { QueueRunner } from './queue-runner.js';
 
 export type ErrorHandler = (error: unknown, info: TaskInfo) => void;
 
+/** When a response's list goes to the queue runner: after the response (default), or stored before it is sent. */
+export type HandOff = 'after-response' | 'before-response';
+
 /**
  * The request as skip() sees it: Node's, with the Express properties most predicates read. Described here rather
  * than imported from Express, so that the package's types compile where Express's are not installed.
@@ -73,8 +76,17 @@ export interface BackgroundTasksOptions {
   readonly timeout?: number;
   /** At most this many tasks run at once across this middleware. Default: Infinity. */
   readonly concurrency?: number;
-  /** At most this many tasks wait to start; beyond it addTask throws BackgroundTasksFullError. Default: Infinity. */
+  /**
+   * At most this many tasks wait to start (with a runner: wait to be stored); beyond it addTask throws
+   * BackgroundTasksFullError. Default: Infinity, or 10,000 with a runner.
+   */
   readonly maxQueued?: number;
+  /**
+   * With a runner: `'after-response'` (default) hands each response's list to the queue once the response has
+   * finished; `'before-response'` stores it first and only then ends the response (503 if it cannot be stored
+   * within the runner's enqueue deadline), as if the route had called `flush()` before answering.
+   */
+  readonly handOff?: HandOff;
   /** Refuse, at addTask, arguments a queue could not carry intact (always on with a queue runner). Default false. */
   readonly checkArgs?: boolean;
   /** Hand tasks to a queue instead of running them in this process (see express-background-tasks/bullmq). */
@@ -107,6 +119,7 @@ export interface Settings {
   readonly timeout: number;
   readonly concurrency: number;
   readonly maxQueued: number;
+  readonly handOff: HandOff;
   readonly checkArgs: boolean;
   readonly runner: QueueRunner | undefined;
   readonly platformWaitUntil: PlatformWaitUntil | false | undefined;
@@ -122,6 +135,22 @@ export function skipServerErrors(_req: SkipRequest, res: SkipResponse): boolean 
 }
 
 const WHERE = 'backgroundTasks()';
+
+/**
+ * maxQueued when a runner is set and the option is not: tasks waiting to be stored sit in memory, so a frozen Redis
+ * must become 503s, not a growing heap. A held one-task list is about 1.4 KB in the BullMQ runner (plus the
+ * middleware's own per-task cost): a few tens of MB at most, far above the few hundred a healthy Redis leaves waiting
+ * (bench/results.md).
+ */
+export const MAX_QUEUED_WITH_RUNNER = 10_000;
+
+const HAND_OFFS: readonly HandOff[] = ['after-response', 'before-response'];
+
+function checkHandOff(value: unknown): HandOff {
+  if (value === undefined) return 'after-response';
+  if (!HAND_OFFS.includes(value as HandOff)) fail(WHERE, 'handOff', "'after-response' or 'before-response'", value);
+  return value as HandOff;
+}
 
 function checkRunner(value: unknown): QueueRunner | undefined {
   if (value === undefined) return undefined;
@@ -185,6 +214,7 @@ const OPTIONS: OptionTable<Settings> = {
   timeout: (value) => checkTimeout(WHERE, 'timeout', value, { fallback: Number.POSITIVE_INFINITY }),
   concurrency: (value) => checkInteger(WHERE, 'concurrency', value, { min: 1, fallback: Number.POSITIVE_INFINITY, infinity: true }),
   maxQueued: (value) => checkInteger(WHERE, 'maxQueued', value, { min: 0, fallback: Number.POSITIVE_INFINITY, infinity: true }),
+  handOff: checkHandOff,
   checkArgs: (value) => checkBoolean(WHERE, 'checkArgs', value, { fallback: false }),
   runner: checkRunner,
   threads: (value) => checkThreads(WHERE, value),
@@ -196,6 +226,9 @@ const OPTIONS: OptionTable<Settings> = {
 
 export function parseOptions(options: unknown): Settings {
   const settings = parseWithTable(WHERE, options, OPTIONS);
+  if (settings.runner === undefined) return settings;
+  // Given by the caller as an own property (an inherited one is no option, see check.ts).
+  const given = Object.hasOwn(options as object, 'maxQueued') && (options as { maxQueued?: unknown }).maxQueued !== undefined;
   // A queue carries only what its encoding can (args-codec.ts), so a queue runner always checks the arguments.
-  return settings.runner === undefined || settings.checkArgs ? settings : { ...settings, checkArgs: true };
+  return { ...settings, checkArgs: true, maxQueued: given ? settings.maxQueued : MAX_QUEUED_WITH_RUNNER };
 }

@@ -41,6 +41,8 @@ export interface Stats {
   readonly failed: number;
   readonly timedOut: number;
   readonly skipped: number;
+  /** Adds that added nothing: dropped onto a task of the same name and dedupe key, or folded into a pending debounced one. */
+  readonly deduplicated: number;
 }
 
 /**
@@ -107,9 +109,15 @@ export class Outcomes<I extends ReportedInfo> {
   failed = 0;
   timedOut = 0;
   skipped = 0;
+  deduplicated = 0;
   readonly #onError: (error: unknown, info: I) => void;
-  /** What a deadline cancels: runs that went asynchronous and have not settled. */
-  readonly #active = new Set<TaskRun>();
+  /**
+   * What a deadline cancels: runs that went asynchronous and have not settled, as a list threaded through the runs
+   * themselves (a Set that goes from 0 to 1 entry and back on every request reallocates its table each time).
+   */
+  #first: TaskRun | undefined;
+  #last: TaskRun | undefined;
+  #activeCount = 0;
   /** A Set, so that a drain that timed out takes its waiter off at once. */
   #idleWaiters = new Set<() => void>();
 
@@ -118,8 +126,8 @@ export class Outcomes<I extends ReportedInfo> {
   }
 
   stats(): Stats {
-    const { queued, running, succeeded, failed, timedOut, skipped } = this;
-    return { queued, running, succeeded, failed, timedOut, skipped };
+    const { queued, running, succeeded, failed, timedOut, skipped, deduplicated } = this;
+    return { queued, running, succeeded, failed, timedOut, skipped, deduplicated };
   }
 
   get pending(): number {
@@ -175,11 +183,27 @@ export class Outcomes<I extends ReportedInfo> {
   }
 
   track(run: TaskRun): void {
-    this.#active.add(run);
+    if (run.tracked) return;
+    run.tracked = true;
+    run.previousActive = this.#last;
+    run.nextActive = undefined;
+    if (this.#last === undefined) this.#first = run;
+    else this.#last.nextActive = run;
+    this.#last = run;
+    this.#activeCount++;
   }
 
   untrack(run: TaskRun): void {
-    this.#active.delete(run);
+    if (!run.tracked) return;
+    run.tracked = false;
+    const { previousActive, nextActive } = run;
+    if (previousActive === undefined) this.#first = nextActive;
+    else previousActive.nextActive = nextActive;
+    if (nextActive === undefined) this.#last = previousActive;
+    else nextActive.previousActive = previousActive;
+    run.previousActive = undefined;
+    run.nextActive = undefined;
+    this.#activeCount--;
   }
 
   /**
@@ -189,13 +213,20 @@ export class Outcomes<I extends ReportedInfo> {
   async settleBy(work: PromiseLike<unknown>, timeout: number, reason: (ms: number) => Error): Promise<boolean> {
     if (await settlesWithin(work, timeout)) return true;
     const error = reason(timeout);
-    for (const run of this.#active) run.cancel(error);
+    // A cancel may settle its run at once (untracked meanwhile): read the next one first. Runs tracked during the
+    // loop are appended, so they are cancelled too.
+    let run = this.#first;
+    while (run !== undefined) {
+      const next = run.nextActive;
+      run.cancel(error);
+      run = run.tracked ? run.nextActive : next;
+    }
     return false;
   }
 
   /** How many runs a deadline would cancel now. */
   get active(): number {
-    return this.#active.size;
+    return this.#activeCount;
   }
 
   /**

@@ -25,8 +25,25 @@ export interface ThreadPool extends Place {
   readonly where: 'thread';
   /** The tasks module the threads load, as a file: URL. */
   readonly module: string;
-  /** Waits for the tasks in flight, then ends the threads; later tasks fail with a ThreadPoolClosedError. */
-  close(): Promise<void>;
+  /**
+   * Waits for the thread tasks in flight (up to `timeout` ms; default: for ever), then ends the threads; later thread
+   * tasks fail with a ThreadPoolClosedError. At the deadline, the threads still busy are terminated and their tasks
+   * count as timed out (a ThreadPoolCloseTimeoutError, reported to their owner's onError). Never rejects; the first
+   * call's timeout holds for later calls.
+   */
+  close(options?: ThreadPoolCloseOptions): Promise<ThreadPoolCloseResult>;
+}
+
+export interface ThreadPoolCloseOptions {
+  /** How long to wait for the thread tasks in flight, in ms; then their threads are terminated. Default: wait for ever. */
+  readonly timeout?: number;
+}
+
+export interface ThreadPoolCloseResult {
+  /** True when every thread task in flight finished by itself before the deadline. */
+  readonly drained: boolean;
+  /** Thread tasks still running or waiting for a thread at the deadline: each was stopped, counted timed out and reported. */
+  readonly pending: number;
 }
 
 /** This process's event loop: the task is called here, inside its request context. */

@@ -1,8 +1,10 @@
-// A task's policy (name, retries, backoff, timeout, place), worked out once when the task is accepted.
+// A task's policy (name, retries, backoff, timeout, place, flow control), worked out once when the task is accepted.
 
 import { invalid } from './check.js';
 import { type Backoff, definitionOf, type TaskDefinition } from './define-task.js';
+import { FlowControl, hasFlow } from './flow/flow-control.js';
 import { eventLoop, type Place, type ThreadPool } from './place.js';
+import type { Task } from './task.js';
 
 export interface TaskPolicy {
   /** The defineTask name; undefined for a plain function, reported under its own name. */
@@ -14,6 +16,8 @@ export interface TaskPolicy {
   readonly timeout: number;
   /** Where each attempt runs. */
   readonly place: Place;
+  /** The kind's dedupe, rate limit and slots per key in this middleware; undefined (one field read) for most tasks. */
+  readonly flow: FlowControl<Task> | undefined;
   /** Whether its return value is kept on its status record (defineTask's `result: true`). */
   readonly result: boolean;
 }
@@ -32,6 +36,8 @@ export interface PolicyDefaults {
   readonly where: string;
   /** True where tasks are handed to a queue: a worker, not this process, decides where they run. */
   readonly queued?: boolean;
+  /** Runs a debounced task once its key has been quiet for its ttl (the scheduler's); absent, no flow state is kept (a queue worker's limits are in Redis). */
+  readonly debounced?: (task: Task) => void;
 }
 
 /**
@@ -42,6 +48,8 @@ export class Policies {
   readonly #defaults: PolicyDefaults;
   readonly #plain: TaskPolicy;
   readonly #defined = new WeakMap<TaskDefinition, TaskPolicy>();
+  /** One flow state per definition, whatever the timeout its policy was made with. */
+  readonly #flows = new WeakMap<TaskDefinition, FlowControl<Task>>();
 
   constructor(defaults: PolicyDefaults) {
     this.#defaults = defaults;
@@ -51,6 +59,7 @@ export class Policies {
       backoff: undefined,
       timeout: defaults.timeout,
       place: eventLoop,
+      flow: undefined,
       result: false,
     });
   }
@@ -70,10 +79,22 @@ export class Policies {
       backoff: definition.backoff,
       timeout: definition.timeout ?? timeout,
       place: definition.thread && this.#defaults.queued !== true ? this.#threads(definition.name) : eventLoop,
+      flow: this.#flow(definition),
       result: definition.result,
     });
     if (timeout === this.#defaults.timeout) this.#defined.set(definition, policy);
     return policy;
+  }
+
+  #flow(definition: TaskDefinition): FlowControl<Task> | undefined {
+    const fire = this.#defaults.debounced;
+    if (fire === undefined || !hasFlow(definition)) return undefined;
+    let flow = this.#flows.get(definition);
+    if (flow === undefined) {
+      flow = new FlowControl<Task>(definition, fire);
+      this.#flows.set(definition, flow);
+    }
+    return flow;
   }
 
   #threads(name: string): ThreadPool {

@@ -7,6 +7,11 @@ export interface QueuedTask {
   readonly definition: TaskDefinition;
   readonly args: readonly unknown[];
   /**
+   * For a task defined with `dedupe`: the queue's deduplication id (a hash of the name and key, never the key), the
+   * ttl in ms, and whether it debounces. Such a task always comes alone in its list (BullMQ refuses deduplication in a chain).
+   */
+  readonly dedupe?: { readonly id: string; readonly ttl: number; readonly debounce: boolean };
+  /**
    * The task's id (the handle's, and taskId()'s in the worker): a queue should use it as its job id, so that a
    * resend of the same list is idempotent and any process can read the task's status by it.
    */
@@ -29,6 +34,16 @@ export interface EnqueueOptions {
    */
   readonly signal?: AbortSignal;
   /**
+   * False when the caller waits for the store (`flush()`, `handOff: 'before-response'`): the runner must not hold the
+   * list for later, but store it or reject within its own enqueue deadline. Absent or true: hold it as long as needed.
+   */
+  readonly hold?: boolean;
+  /**
+   * What an earlier `enqueue()` of the same response's list resolved to (the earlier part was stored by `flush()`):
+   * this part must not start before that one has finished, so that the list keeps its order across the two parts.
+   */
+  readonly after?: string;
+  /**
    * With the status option: how long, in ms, a finished task should stay readable by record() (its ttl). Absent:
    * the runner keeps finished tasks as its own options say.
    */
@@ -48,7 +63,12 @@ export type QueueRecord = FoundRecord;
  * when the runner itself closes. A runner that holds nothing in memory rejects at once when it cannot store.
  */
 export interface QueueRunner {
-  enqueue(tasks: readonly QueuedTask[], options: EnqueueOptions): Promise<void>;
+  /**
+   * May resolve to a string that stands for the list's last task, which the scheduler passes as `after` when more of
+   * the same response's list is enqueued later (a runner that resolves to nothing cannot order the two parts).
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a runner written against Promise<void> must still fit.
+  enqueue(tasks: readonly QueuedTask[], options: EnqueueOptions): Promise<string | void>;
   /**
    * Optional, for the status option: the stored task's record as the queue knows it (state, attempts, progress,
    * result, times), read by any process sharing the queue; undefined when the queue has no such task.

@@ -2,6 +2,7 @@
 import { withDeadline } from './deadline.js';
 import { backoffDelay } from './define-task.js';
 import { TaskTimeoutError } from './errors.js';
+import { retryAfterOf } from './flow/retry-after.js';
 import { debug, describeError, printable } from './report.js';
 import { type Origin, type Task, taskName } from './task.js';
 import { scopes, type TaskTraceContext, taskChannel, taskTraceContext, tracingTasks } from './tracing.js';
@@ -51,6 +52,14 @@ export class TaskRun {
   /** Why the run was cancelled (no further attempt). */
   #cancelReason: unknown = NOT_YET;
   #retryTimer: NodeJS.Timeout | undefined;
+  /** @internal Outcomes' list of the runs a deadline cancels (see Outcomes.track()). */
+  tracked = false;
+  /** @internal */
+  previousActive: TaskRun | undefined;
+  /** @internal */
+  nextActive: TaskRun | undefined;
+  /** Told when the current attempt's signal aborts, by a place that relays the abort elsewhere (a thread) without making the signal. */
+  #onAbort: ((reason: unknown) => void) | undefined;
 
   constructor(task: Task, owner: RunOwner, origin: Origin, resume: (proceed: boolean) => void) {
     this.task = task;
@@ -83,6 +92,16 @@ export class TaskRun {
     if (this.#abortReason !== NOT_YET) return;
     this.#abortReason = reason;
     this.#controller?.abort(reason);
+    this.#onAbort?.(reason);
+  }
+
+  /**
+   * Calls `listener` once if the current attempt's signal aborts (at once if it has), without making the signal:
+   * a thread pool relays the abort to its thread this way. `undefined` stops listening; the next attempt starts without.
+   */
+  onAbort(listener: ((reason: unknown) => void) | undefined): void {
+    this.#onAbort = listener;
+    if (listener !== undefined && this.#abortReason !== NOT_YET) listener(this.#abortReason);
   }
 
   /** Aborts the current attempt and forbids further ones; a wait between attempts ends at once. */
@@ -210,7 +229,8 @@ export class TaskRun {
   #failed(error: unknown, sync: boolean): boolean {
     const status: Status = error instanceof TaskTimeoutError ? 'timedOut' : 'failed';
     if (this.attempts > this.task.policy.retries || this.cancelled) return this.#settle(status, error, sync);
-    const wait = backoffDelay(this.task.policy.backoff, this.attempts);
+    // A task that said when to try again (retryAfter(ms), a 429's Retry-After) waits that long instead of the backoff.
+    const wait = retryAfterOf(error) ?? backoffDelay(this.task.policy.backoff, this.attempts);
     if (debug.enabled) {
       const outcome = status === 'timedOut' ? 'timed out' : 'failed';
       debug(
@@ -236,6 +256,7 @@ export class TaskRun {
     }
     this.#controller = undefined;
     this.#abortReason = NOT_YET;
+    this.#onAbort = undefined;
     this.#attempt(false);
   }
 

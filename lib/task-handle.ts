@@ -9,6 +9,11 @@ export interface TaskHandle {
   /** The task's id: URL-safe, 122 random bits; what taskId() returns inside the task, wherever it runs. */
   readonly id: string;
   /**
+   * True when this add added nothing: a task of the same name and dedupe key was pending (defineTask's `dedupe`), and
+   * this is that task's handle (its id, its status). False otherwise.
+   */
+  readonly deduplicated: boolean;
+  /**
    * The task's status record now, or undefined once it has expired (the status option's ttl and max).
    * Rejects with a TypeError when the middleware's `status` option is off.
    */
@@ -36,10 +41,12 @@ function statusOff(call: string): Promise<never> {
 export class Handle implements TaskHandle {
   readonly #task: Task;
   readonly #store: StatusStore | undefined;
+  readonly deduplicated: boolean;
 
-  constructor(task: Task, store: StatusStore | undefined) {
+  constructor(task: Task, store: StatusStore | undefined, deduplicated = false) {
     this.#task = task;
     this.#store = store;
+    this.deduplicated = deduplicated;
   }
 
   get id(): string {

@@ -1,6 +1,7 @@
 // What one accepted task holds while it waits: its function, arguments, request context, policy and id.
 import type { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
+import type { FlowKeys } from './flow/flow-control.js';
 import type { TaskPolicy } from './policy.js';
 import type { TaskEntry } from './task-events.js';
 
@@ -22,6 +23,17 @@ export interface Task {
   readonly entry?: TaskEntry | undefined;
   /** Where addTask was called (the captureCallSite option), appended to the stack of the error reported if the task fails. */
   readonly callSite?: { readonly stack?: string };
+  /** Its keys, for a task defined with dedupe, rateLimit or concurrency (computed at addTask; never logged). */
+  readonly keys?: FlowKeys;
+  /** Where a task run apart from any list (a debounced one) was added. */
+  readonly origin?: Origin;
+}
+
+/** @internal How the scheduler asks a response's list where it came from, only when it needs to (a debounced or deduplicated add). */
+export const ORIGIN: unique symbol = Symbol('origin');
+
+export interface OriginSource {
+  [ORIGIN](): Origin;
 }
 
 /** Where a task came from, for onError and debug output. */

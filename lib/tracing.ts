@@ -1,5 +1,5 @@
 // The package's diagnostics_channel TracingChannels (every attempt of a task, every hand-off to a queue) and their context objects.
-import { tracingChannel } from 'node:diagnostics_channel';
+import { channel, tracingChannel } from 'node:diagnostics_channel';
 import type { Where } from './place.js';
 import { pathOf } from './report.js';
 import type { Origin } from './task.js';
@@ -43,6 +43,21 @@ export interface EnqueueTraceContext {
   error?: unknown;
   result?: unknown;
 }
+
+/**
+ * What the `express-background-tasks.deduplicated` channel publishes for an add that added nothing (dedupe): the
+ * task's name and mode and where it was added. Never its key or arguments.
+ */
+export interface DeduplicatedContext {
+  readonly name: string;
+  /** 'drop': dropped onto the pending task; 'debounce': folded into the pending debounced task (its arguments replace). */
+  readonly mode: 'drop' | 'debounce';
+  readonly method: string;
+  readonly path: string;
+}
+
+/** A plain channel (not a tracing one: nothing runs), published once per deduplicated add. */
+export const deduplicatedChannel = channel('express-background-tasks.deduplicated');
 
 /** `tracing:express-background-tasks.task:start|end|asyncStart|asyncEnd|error`, around every attempt of every task. */
 export const taskChannel = tracingChannel<unknown, TaskTraceContext>('express-background-tasks.task');
@@ -91,10 +106,16 @@ export function taskTraceContext(
 }
 
 /** Hands a list to a queue inside the enqueue channels; `enqueue` gets the origin, with a subscriber's traceparent if it set one. */
-export function traceEnqueue(names: readonly string[], origin: Origin, enqueue: (origin: Origin) => Promise<void>): Promise<void> {
+export function traceEnqueue<T>(names: readonly string[], origin: Origin, enqueue: (origin: Origin) => Promise<T>): Promise<T> {
   const context: EnqueueTraceContext = { names, method: origin.method, path: pathOf(origin.url), traceparent: undefined };
   return enqueueChannel.tracePromise(() => {
     const traceparent = context.traceparent;
     return enqueue(typeof traceparent === 'string' ? { method: origin.method, url: origin.url, traceparent } : origin);
   }, context);
+}
+
+/** Publishes a deduplicated add (only called while the channel has subscribers). */
+export function traceDeduplicated(name: string, mode: 'drop' | 'debounce', origin: Origin): void {
+  const context: DeduplicatedContext = { name, mode, method: origin.method, path: pathOf(origin.url) };
+  deduplicatedChannel.publish(context);
 }

@@ -1,6 +1,7 @@
 // Bad input, refused at once with a TypeError naming the culprit: addTask with a queue runner, and the options of the bullmq entry.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
+import { format } from 'node:util';
 import request from 'supertest';
 import { bullmqRunner, runWorker } from '../../lib/bullmq/index.js';
 import { type BackgroundTasks, defineTask, type QueueRunner } from '../../lib/index.js';
@@ -9,7 +10,19 @@ import { Closer, deadRedisUrl, uniqueQueueName } from './support.js';
 
 describe('addTask with a queue runner (no Redis needed: nothing reaches the queue)', () => {
   const closer = new Closer();
-  afterEach(() => closer.closeAll());
+  const lines: string[] = [];
+  beforeEach(() => {
+    lines.length = 0;
+    // The runner says once that it cannot reach the Redis that is not there: expected, kept, not printed.
+    jest.spyOn(console, 'error').mockImplementation((...args: unknown[]) => {
+      lines.push(format(...args));
+    });
+  });
+  afterEach(async () => {
+    await closer.closeAll();
+    jest.restoreAllMocks();
+    for (const line of lines) expect(line).toMatch(/: cannot reach Redis at start-up \(/);
+  });
 
   /** Runs `add` in a handler whose middleware has a runner: the real one (on a Redis that is not there), or a recording one. */
   async function attempt(add: (background: BackgroundTasks) => void, runner?: QueueRunner) {
@@ -99,6 +112,7 @@ describe('addTask with a queue runner (no Redis needed: nothing reaches the queu
         definition: remind.taskDefinition,
         args: ['ada@example.com', { at: '2030-01-01T00:00:00Z', tries: [1, 2.5], nested: { ok: true, none: null } }],
         id: expect.any(String),
+        owner: undefined,
       },
     ]);
     const { signal, ...options } = enqueued[1] as { signal: AbortSignal };

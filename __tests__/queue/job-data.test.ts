@@ -66,6 +66,30 @@ describeWithRedis('job data', () => {
     ]);
   });
 
+  test('a long list (one job carrying the list) carries binary arguments too', async () => {
+    const queueName = uniqueQueueName('binary-list');
+    const runner = closer.add(bullmqRunner({ connection: redis.server.url, queueName }));
+    const received: unknown[] = [];
+    const done = deferred();
+    const store = defineTask('store', (index: number, bytes: Buffer, when: Date) => {
+      received.push([index, Buffer.isBuffer(bytes) ? bytes.readUInt8(0) : 'not a Buffer', when.getTime()]);
+      if (received.length === 150) done.resolve();
+    });
+    const { app, bg } = appWith({ runner }, (_req, res) => {
+      for (let i = 0; i < 150; i++) res.locals.background.addTask(store, i, Buffer.from([i]), new Date(i));
+      res.end();
+    });
+    await request(app).post('/').expect(200);
+    await settled(bg);
+    const queue = inspectQueue(closer, redis.server.url, queueName);
+    const [job] = await queue.getJobs(['wait']);
+    expect(job?.name).toBe('express-background-tasks:list');
+    expect(job?.data.tasks[0]).toMatchObject({ name: 'store', args: [0, expect.any(String), expect.any(String)], encoded: [1, 2] });
+    worker(queueName, [store]);
+    await done.promise;
+    expect(received).toEqual(Array.from({ length: 150 }, (_, i) => [i, i, i]));
+  });
+
   test('a worker still reads version 1 job data (plain JSON arguments, no encoded list)', async () => {
     const queueName = uniqueQueueName('v1');
     const ran = deferred<unknown[]>();

@@ -1,5 +1,6 @@
 // Child-process fixture for the queue tests: ROLE=web (an app with a BullMQ runner) or ROLE=worker (runWorker), speaking JSON lines on stdout.
-// Environment: REDIS_URL, QUEUE_NAME; web: MAX_QUEUED, ENQUEUE_TIMEOUT_MS, DRAIN_TIMEOUT_MS; worker: LOCK_MS, STALLED_MS, HANG_ARG.
+// Environment: REDIS_URL, QUEUE_NAME; web: MAX_QUEUED, ENQUEUE_TIMEOUT_MS, DRAIN_TIMEOUT_MS, HAND_OFF ('flush': the route
+// awaits flush() and answers 503 if it rejects; 'before-response': that option); worker: LOCK_MS, STALLED_MS, HANG_ARG.
 import type { AddressInfo } from 'node:net';
 import { bullmqRunner, runWorker } from '../../lib/bullmq/index.js';
 import { type BackgroundTasksOptions, backgroundTasks, defineTask, taskId } from '../../lib/index.js';
@@ -57,11 +58,19 @@ if (process.env.ROLE === 'worker') {
   };
   const maxQueued = numberFrom('MAX_QUEUED');
   if (maxQueued !== undefined) options.maxQueued = maxQueued;
+  const handOff = process.env.HAND_OFF;
+  if (handOff === 'before-response') options.handOff = handOff;
   const background = backgroundTasks(options);
   const app = express();
   app.use(background);
-  app.post('/add', (req, res) => {
-    res.locals.background.addTask(record, String(req.query.arg));
+  app.post('/add', async (req, res) => {
+    try {
+      res.locals.background.addTask(record, String(req.query.arg));
+      if (handOff === 'flush') await res.locals.background.flush();
+    } catch (error) {
+      res.status(503).json({ error: (error as Error).name });
+      return;
+    }
     res.json({ ok: true });
   });
   app.get('/stats', (_req, res) => {

@@ -7,26 +7,35 @@ import {
   type BackgroundTasksOptions,
   DrainDeadlineError,
   defineTask,
+  InvalidArgumentError,
   type TaskInfo,
   TaskTimeoutError,
   ThreadPoolClosedError,
+  ThreadPoolCloseTimeoutError,
   ThreadTaskNotFoundError,
 } from '../../lib/index.js';
+import { feedOf, type TaskEntry } from '../../lib/task-events.js';
 import { type ThreadPool, threadPool, transfer } from '../../lib/threads/index.js';
-import { appWith, collectErrors } from '../helpers.js';
+import { appWith, Child, collectErrors, killChildren } from '../helpers.js';
 import { allText, recordChannel } from '../tracing-support.js';
 import {
+  asksLater,
   blockUntilReleased,
   failsWithError,
   flaky,
   heedsSignal,
+  progressLoop,
   receives,
   receivesArrayBuffer,
   recordThread,
+  reportsProgress,
   runaway,
   SLOT,
   shared,
+  spinsForever,
+  throwsCodeFunction,
   throwsString,
+  throwsUnreadableMessage,
 } from './fixtures/tasks.js';
 
 const TASKS = path.join(__dirname, 'fixtures', 'tasks.ts');
@@ -40,6 +49,7 @@ function pool(module: string | URL = TASKS, maxThreads = 2): ThreadPool {
 
 afterAll(async () => {
   await Promise.all(pools.map((made) => made.close()));
+  await killChildren();
 });
 
 function threadApp(options: BackgroundTasksOptions, add: (background: import('../../lib/index.js').BackgroundTasks) => void) {
@@ -153,6 +163,18 @@ describe('thread tasks', () => {
     await bg.drain();
     expect(failures).toEqual([]);
     expect(Atomics.load(slots, SLOT.attempts)).toBe(3);
+    expect(bg.stats()).toMatchObject({ succeeded: 1, failed: 0 });
+  });
+
+  it('retryAfter(ms) thrown in a thread waits that long, not the backoff', async () => {
+    const { failures, onError } = collectErrors();
+    const slots = shared();
+    const { app, bg } = threadApp({ threads: pool(), onError }, (background) => background.addTask(asksLater, slots));
+    await request(app).get('/').expect(200);
+    // With the 10-minute backoff, this drain would outlast the test's timeout.
+    await bg.drain();
+    expect(failures).toEqual([]);
+    expect(Atomics.load(slots, SLOT.attempts)).toBe(2);
     expect(bg.stats()).toMatchObject({ succeeded: 1, failed: 0 });
   });
 
@@ -338,17 +360,197 @@ describe('close()', () => {
     await request(app).get('/').expect(200);
     await started(slots);
     let closed = false;
-    const closing = threads.close().then(() => {
+    const closing = threads.close().then((result) => {
       closed = true;
+      return result;
     });
     await request(app).get('/probe-while-closing').expect(404);
     expect(closed).toBe(false);
     Atomics.store(slots, SLOT.gate, 1);
-    await closing;
+    await expect(closing).resolves.toEqual({ drained: true, pending: 0 });
     expect(Atomics.load(slots, SLOT.ran)).toBe(1);
     await request(app).get('/').expect(200);
     await bg.drain();
     expect(failures.map((f) => f.error)).toEqual([expect.any(ThreadPoolClosedError)]);
     expect(bg.stats()).toMatchObject({ succeeded: 1, failed: 1 });
+  });
+});
+
+describe('close({ timeout })', () => {
+  it('terminates a task still running at the deadline: counted timed out, reported, and close() resolves with what it stopped', async () => {
+    const { failures, onError } = collectErrors();
+    const slots = shared();
+    const threads = threadPool({ module: TASKS, maxThreads: 1 });
+    const { app, bg } = threadApp({ threads, onError }, (background) => background.addTask(spinsForever, slots));
+    await request(app).get('/').expect(200);
+    await started(slots);
+    await expect(threads.close({ timeout: 30 })).resolves.toEqual({ drained: false, pending: 1 });
+    await bg.drain();
+    expect(failures.map((f) => f.error)).toEqual([expect.any(ThreadPoolCloseTimeoutError)]);
+    const error = failures[0]?.error as ThreadPoolCloseTimeoutError;
+    expect(error).toBeInstanceOf(TaskTimeoutError);
+    expect(error).toMatchObject({ name: 'TimeoutError', code: 'ERR_BACKGROUND_TASKS_TIMEOUT', timeout: 30 });
+    expect(error.message).toBe(
+      'Thread task "spinsForever" was stopped by threadPool().close(): its deadline of 30 ms was reached, and its thread terminated',
+    );
+    expect(bg.stats()).toMatchObject({ timedOut: 1, failed: 0, running: 0, queued: 0 });
+    // Called again, close() answers the same; later thread tasks fail with ThreadPoolClosedError.
+    await expect(threads.close()).resolves.toEqual({ drained: false, pending: 1 });
+    await request(app).get('/').expect(200);
+    await bg.drain();
+    expect(failures.map((f) => f.error)).toEqual([expect.any(ThreadPoolCloseTimeoutError), expect.any(ThreadPoolClosedError)]);
+  });
+
+  it('resolves { drained: true, pending: 0 } when nothing is in flight', async () => {
+    const threads = threadPool({ module: TASKS, maxThreads: 1 });
+    await expect(threads.close({ timeout: 1000 })).resolves.toEqual({ drained: true, pending: 0 });
+  });
+
+  it('refuses bad options at once, naming the option', () => {
+    const threads = pool();
+    expect(() => threads.close({ timeout: -1 })).toThrow(
+      /^threadPool\(\)\.close\(\): option "timeout" must be a number of milliseconds above 0/,
+    );
+    expect(() => threads.close({ timeout: '5s' } as never)).toThrow(InvalidArgumentError);
+    expect(() => threads.close({ force: true } as never)).toThrow(/^threadPool\(\)\.close\(\): unknown option "force"/);
+  });
+
+  it.each([
+    ["the README's recipe: drain({ timeout }), then close()", 'recipe'],
+    ['close({ timeout }) alone', 'close-timeout'],
+  ])(
+    '%s, with a task that ignores its signal: the code after the await runs, no handle is left, the process ends by itself',
+    async (_name, mode) => {
+      const child = new Child(path.join(__dirname, 'fixtures', 'shutdown.ts'), { SHUTDOWN: mode });
+      const closed = await child.message('closed');
+      const exit = await child.exited;
+      expect(exit).toEqual({ code: 0, signal: null });
+      const errors = child.lines.filter((line) => line.includes('"event":"error"')).map((line) => JSON.parse(line));
+      if (mode === 'recipe') {
+        expect(child.lines.map((line) => JSON.parse(line).event)).toEqual(['started', 'drained', 'error', 'closed']);
+        // drain() gave up at its deadline (the task's signal aborted); the task ignored it, so its thread was terminated.
+        expect(errors).toEqual([{ event: 'error', task: 'spinsForever', name: 'AbortError', code: 'ERR_BACKGROUND_TASKS_DRAIN_DEADLINE' }]);
+        expect(closed).toMatchObject({ drained: true, pending: 0, stats: { failed: 1, running: 0 }, left: [] });
+      } else {
+        expect(errors).toEqual([{ event: 'error', task: 'spinsForever', name: 'TimeoutError', code: 'ERR_BACKGROUND_TASKS_TIMEOUT' }]);
+        expect(closed).toMatchObject({ drained: false, pending: 1, left: [] });
+      }
+    },
+  );
+});
+
+describe('hostile errors from thread tasks', () => {
+  it("an Error whose code is a function reaches onError as an Error with the task's name and message (the code left behind)", async () => {
+    const { failures, onError } = collectErrors();
+    const { app, bg } = threadApp({ threads: pool(), onError }, (background) => background.addTask(throwsCodeFunction));
+    await request(app).get('/').expect(200);
+    await bg.drain();
+    const error = failures[0]?.error as Error & { code?: unknown };
+    expect(error).toBeInstanceOf(Error);
+    expect([error.name, error.message, error.code]).toEqual(['Error', 'bad code', undefined]);
+    expect(error.stack).toMatch(/^Error: bad code\n\s+at /);
+    expect(bg.stats()).toMatchObject({ failed: 1 });
+  });
+
+  it('an Error whose message getter throws is reported, with the default onError too, and the process goes on', async () => {
+    const { failures, onError } = collectErrors();
+    const slots = shared();
+    const { app, bg } = threadApp({ threads: pool(), onError }, (background) => {
+      background.addTask(throwsUnreadableMessage);
+      background.addTask(recordThread, slots);
+    });
+    await request(app).get('/').expect(200);
+    await bg.drain();
+    expect(failures.map((f) => [f.info.name, (f.error as Error).name, (f.error as Error).message])).toEqual([
+      ['throwsUnreadableMessage', 'Error', '(its message could not be read)'],
+    ]);
+    expect(Atomics.load(slots, SLOT.ran)).toBe(1);
+    // The default onError writes its line (console.error): capture it, and check the process is still here.
+    const written: string[] = [];
+    const spy = jest.spyOn(console, 'error').mockImplementation((...args: unknown[]) => {
+      written.push(args.join(' '));
+    });
+    try {
+      const { app: quiet, bg: quietBg } = threadApp({ threads: pool() }, (background) => background.addTask(throwsUnreadableMessage));
+      await request(quiet).get('/').expect(200);
+      await quietBg.drain();
+      expect(quietBg.stats()).toMatchObject({ failed: 1 });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(written.join('')).toMatch(/task "throwsUnreadableMessage" \(GET \/\) failed: Error: \(its message could not be read\)/);
+  });
+});
+
+describe('threadPool({ module }) with a malformed file: URL', () => {
+  it.each([
+    ['a host', 'file://host/tasks.js', /File URL host must be "localhost" or empty/],
+    ['an encoded slash', 'file:///srv/a%2Fb.js', /File URL path must not include encoded \/ characters/],
+    ['a malformed escape', 'file:///srv/%E0%A4%A.js', /URI malformed/],
+    ['an unparsable URL', 'file://[::1', /is not a valid URL/],
+  ])('%s: an InvalidArgumentError naming the option', (_what, module, reason) => {
+    let thrown: unknown;
+    try {
+      threadPool({ module });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(InvalidArgumentError);
+    expect((thrown as Error).message).toMatch(/^threadPool\(\): option "module" is not /);
+    expect((thrown as Error).message).toMatch(reason);
+  });
+});
+
+describe('taskProgress() in a thread task', () => {
+  /** Every progress change an observer of `bg` sees, and a promise of the first one matching `value`. */
+  function watchProgress(bg: unknown, value: number) {
+    const seen: Array<{ state: string; progress: number | undefined; message: string | undefined }> = [];
+    let reached!: () => void;
+    const reachedValue = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    const feed = feedOf(bg);
+    if (feed === undefined) throw new Error('no feed');
+    const stop = feed.observe({
+      changed(entry: TaskEntry) {
+        seen.push({ state: entry.state, progress: entry.progress, message: entry.message });
+        if (entry.progress === value) reached();
+      },
+    });
+    return { seen, reachedValue, stop };
+  }
+
+  it('crosses to the main thread while the task runs, and its last value arrives before the outcome', async () => {
+    const slots = shared();
+    const { app, bg } = threadApp({ threads: pool() }, (background) => background.addTask(reportsProgress, slots));
+    const { seen, reachedValue, stop } = watchProgress(bg, 0.5);
+    try {
+      await request(app).get('/').expect(200);
+      // The thread is blocked right now, past its first report: that report has crossed already.
+      await reachedValue;
+      expect(seen.at(-1)).toEqual({ state: 'running', progress: 0.5, message: 'half way' });
+      Atomics.store(slots, SLOT.gate, 1);
+      await bg.drain();
+    } finally {
+      stop();
+    }
+    // The last value was on the record when the outcome was: it came with the answer, not after it.
+    expect(seen.at(-1)).toEqual({ state: 'succeeded', progress: 1, message: 'done' });
+  });
+
+  it('is throttled in the thread: a tight loop sends few messages, and the last value still arrives', async () => {
+    const { app, bg } = threadApp({ threads: pool() }, (background) => background.addTask(progressLoop, 100_000));
+    const { seen, stop } = watchProgress(bg, 1);
+    try {
+      await request(app).get('/').expect(200);
+      await bg.drain();
+    } finally {
+      stop();
+    }
+    const progressed = seen.filter((change) => change.state === 'running' && change.progress !== undefined);
+    expect(progressed.length).toBeGreaterThanOrEqual(1);
+    expect(progressed.length).toBeLessThan(100);
+    expect(seen.at(-1)).toEqual({ state: 'succeeded', progress: 1, message: 'step 100000' });
+    expect(bg.stats()).toMatchObject({ succeeded: 1 });
   });
 });

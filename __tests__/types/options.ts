@@ -5,6 +5,7 @@ import {
   type BackgroundTasksOptions,
   backgroundTasks,
   type ErrorHandler,
+  type HandOff,
   type QueueRunner,
   type SkipPredicate,
   type TaskInfo,
@@ -30,9 +31,14 @@ const all: BackgroundTasksOptions = {
   timeout: 30_000,
   concurrency: 20,
   maxQueued: 10_000,
+  handOff: 'before-response',
   checkArgs: true,
   runner,
 };
+const handOff: HandOff = 'after-response';
+backgroundTasks({ runner, handOff });
+// A runner whose enqueue resolves to the id of the list's last task (for a later part's `after`).
+backgroundTasks({ runner: { enqueue: async (_tasks, options) => (options.hold === false ? 'last-id' : options.after) } });
 const middleware: BackgroundTasksMiddleware = backgroundTasks(all);
 backgroundTasks();
 backgroundTasks({});
@@ -70,6 +76,10 @@ backgroundTasks(new Map([['maxQueued', 1]]));
 backgroundTasks({ runner: {} });
 // @ts-expect-error: a runner's enqueue returns a promise
 backgroundTasks({ runner: { enqueue: () => undefined } });
+// @ts-expect-error: handOff is 'after-response' or 'before-response'
+backgroundTasks({ handOff: 'before' });
+// @ts-expect-error: a runner's enqueue resolves to a string or nothing
+backgroundTasks({ runner: { enqueue: async () => 42 } });
 // @ts-expect-error: unknown option (a typo)
 backgroundTasks({ concurency: 2 });
 // @ts-expect-error: options are an object

@@ -2,9 +2,8 @@
 import http from 'node:http';
 import path from 'node:path';
 import { BENCH_DIR, startServer } from '../lib/child.mjs';
-import { load } from '../lib/load.mjs';
 import { figure } from '../lib/result.mjs';
-import { fixed, percentiles } from '../lib/stats.mjs';
+import { fixed, median, percentiles } from '../lib/stats.mjs';
 
 export const id = 'isolation';
 export const title = 'Event-loop isolation: GET / while CPU-heavy tasks run';
@@ -16,8 +15,12 @@ const CPU_MS = 300;
 const PROBE_EVERY_MS = 5;
 /** Trivial thread tasks per POST /trivial request in the dispatch measurement (run in order within each list). */
 const TASKS_PER_REQUEST = 100;
+/** Responses at once in the dispatch measurement (isolation-server.mjs's rawDispatch runs as many chains). */
+const CHAINS = 200;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+/** The dispatch measurement's CHAINS connections, kept alive across rounds: the server's cost is the requests, not TCP handshakes. */
+const spread = new http.Agent({ keepAlive: true, maxSockets: CHAINS });
 
 function timedRequest(url, method) {
   return new Promise((resolve, reject) => {
@@ -29,6 +32,30 @@ function timedRequest(url, method) {
     req.on('error', reject);
     req.end();
   });
+}
+
+/** CHAINS requests at once, each adding TASKS_PER_REQUEST trivial thread tasks; the tasks per second until all have run. */
+async function dispatchRound(server) {
+  const before = (await server.request('counters')).succeeded;
+  const started = performance.now();
+  await Promise.all(
+    Array.from(
+      { length: CHAINS },
+      () =>
+        new Promise((resolve, reject) => {
+          const req = http.request(`${server.url}/trivial?n=${TASKS_PER_REQUEST}`, { method: 'POST', agent: spread }, (res) => {
+            res.resume();
+            res.on('end', resolve);
+          });
+          req.on('error', reject);
+          req.end();
+        }),
+    ),
+  );
+  await server.request('drain');
+  const ran = (await server.request('counters')).succeeded - before;
+  if (ran !== CHAINS * TASKS_PER_REQUEST) throw new Error(`isolation: dispatch ran ${ran} tasks, not ${CHAINS * TASKS_PER_REQUEST}`);
+  return ran / ((performance.now() - started) / 1000);
 }
 
 /** One round: 4 requests add the CPU tasks, then GET / is probed one request at a time until the tasks are done. */
@@ -77,18 +104,26 @@ export async function run(ctx) {
     const { failures } = await system.server.request('counters');
     if (failures.length > 0) throw new Error(`isolation: ${system.mode} tasks failed: ${failures.join('; ')}`);
   }
-  // Dispatch rate: trivial thread tasks added by many requests, counted until the pool has run them all.
+  // Dispatch rate: CHAINS responses at once, each adding TASKS_PER_REQUEST trivial thread tasks (so CHAINS lists, each run
+  // in order), counted until the pool has run them all; raw piscina given the same chains in the same server, rounds alternating.
   const thread = systems[2].server;
-  const dispatchSeconds = ctx.quick ? 0.5 : 3;
-  const trivial = `/trivial?n=${TASKS_PER_REQUEST}`;
-  await load(thread, { path: trivial, method: 'POST', connections: 50, seconds: dispatchSeconds }); // warm-up
-  await thread.request('drain');
-  const before = (await thread.request('counters')).succeeded;
-  const started = performance.now();
-  await load(thread, { path: trivial, method: 'POST', connections: 50, seconds: dispatchSeconds });
-  await thread.request('drain');
-  const ran = (await thread.request('counters')).succeeded - before;
-  const tasksPerSecond = ran / ((performance.now() - started) / 1000);
+  const dispatchRounds = ctx.quick ? 1 : 7;
+  const ours = [];
+  const raw = [];
+  await dispatchRound(thread); // warm-up: the threads' modules loaded, the code paths compiled
+  await thread.request('rawDispatch');
+  for (let r = 0; r < dispatchRounds; r++) {
+    ours.push(await dispatchRound(thread));
+    const { tasks, ms } = await thread.request('rawDispatch');
+    raw.push(tasks / (ms / 1000));
+    const ratio = ours.at(-1) / raw.at(-1);
+    ctx.log(
+      `  dispatch round ${r + 1}/${dispatchRounds}: ${Math.round(ours.at(-1))} vs raw piscina ${Math.round(raw.at(-1))} tasks/s (${fixed(ratio, 3)})`,
+    );
+  }
+  const tasksPerSecond = median(ours);
+  const rawPerSecond = median(raw);
+  const dispatchRatio = median(ours.map((value, i) => value / raw[i]));
   const [none, inProcess, onThreads] = systems;
   return {
     id,
@@ -97,9 +132,11 @@ export async function run(ctx) {
       `Each round, ${CPU_TASKS} \`POST /cpu\` requests each add a ${CPU_MS} ms CPU-bound task; then \`GET /\` is probed one request ` +
       'at a time (keep-alive) until the tasks are done, and every probe latency is kept (pooled over the rounds). The servers ' +
       'are not pinned to a CPU here: the thread pool (default: cores - 1 threads) needs the other core. Probes go one at a ' +
-      `time, every ${PROBE_EVERY_MS} ms. The dispatch rate is trivial thread tasks (${TASKS_PER_REQUEST} per \`POST /trivial\` ` +
-      'request, at 50 connections, after a warm-up), counted until the pool has run them all: what a thread task costs beyond ' +
-      'its own work (a structured clone, a message channel for its signal, a round trip to the thread).',
+      `time, every ${PROBE_EVERY_MS} ms. The dispatch rate: ${CHAINS} \`POST /trivial\` requests at once, each adding ` +
+      `${TASKS_PER_REQUEST} trivial thread tasks (${CHAINS} lists, each run in order), counted from the first request until ` +
+      `the pool has run them all: what a thread task costs beyond its own work (a structured clone, a round trip to the ` +
+      `thread). The reference is raw piscina in the same server, with as many threads, given the same ${CHAINS} chains of ` +
+      `${TASKS_PER_REQUEST} \`run()\` calls; the two alternate over ${ctx.quick ? 1 : 7} rounds after a warm-up (medians).`,
     table: {
       head: ['system', 'probes', 'p50 ms', 'p99 ms', 'max ms'],
       rows: systems.map((s) => [s.label, String(s.latencies.length), fixed(s.p50, 2), fixed(s.p99, 2), fixed(s.max, 1)]),
@@ -110,6 +147,8 @@ export async function run(ctx) {
       figure('Isolation: GET / p99 with in-process tasks', inProcess.p99, { unit: ' ms', decimals: 1 }),
       figure('Isolation: GET / p99 with thread tasks', onThreads.p99, { unit: ' ms', decimals: 2 }),
       figure('Threads: trivial thread tasks dispatched per second', Math.round(tasksPerSecond), { unit: ' tasks/s', decimals: 0 }),
+      figure('Threads: raw piscina, the same chains, tasks per second', Math.round(rawPerSecond), { unit: ' tasks/s', decimals: 0 }),
+      figure('Threads: dispatch rate ÷ raw piscina', dispatchRatio, { target: 0.95, op: '>=' }),
     ],
   };
 }

@@ -10,6 +10,7 @@ export async function run(ctx) {
   const systems = [
     { name: 'bare', label: 'bare Express 5', config: { mechanism: 'none' } },
     { name: 'empty', label: 'bare plus an empty middleware (reference)', config: { mechanism: 'empty' } },
+    { name: 'onFinished', label: 'hand-rolled, lazy onFinished() list, unused (the floor)', config: { mechanism: 'on-finished' } },
     { name: 'middleware', label: 'backgroundTasks() mounted, unused', config: { mechanism: 'middleware' } },
   ];
   await Promise.all(systems.map(async (system) => (system.server = await ctx.start(startServer(system.config)))));
@@ -19,11 +20,14 @@ export async function run(ctx) {
     title,
     about:
       "Every server answers `GET /` with the demo app's JSON. The reference has an empty middleware `(req, res, next) => next()` " +
-      'in front, to show what any middleware costs in Express; the last has `app.use(backgroundTasks())`.',
+      'in front, to show what any middleware costs in Express; the floor is the hand-rolled lazy `onFinished()` list of the ' +
+      'register scenario (a list object in `res.locals` per request, nothing else until a task is added); the last has ' +
+      '`app.use(backgroundTasks())`.',
     table: { head: THROUGHPUT_HEAD, rows: throughputRows(systems, samples) },
     figures: [
       figure('Unused: CPU/request, bare ÷ middleware', cpuRatio(samples, 'middleware', 'bare'), { target: 0.98, chart: true }),
       figure('Unused: CPU/request, empty middleware ÷ middleware', cpuRatio(samples, 'middleware', 'empty'), { chart: true }),
+      figure('Unused: CPU/request, onFinished() list ÷ middleware', cpuRatio(samples, 'middleware', 'onFinished'), { target: 0.99 }),
       figure('Unused: req/s, middleware ÷ bare', rpsRatio(samples, 'middleware', 'bare'), { chart: true }),
     ],
   };

@@ -41,14 +41,89 @@ export interface TaskJobData {
    * check in any web process. Optional within version 1.
    */
   readonly owner?: string;
+  /**
+   * The job id of the last task of the same list's earlier part (stored by flush()): the worker runs this job only
+   * once that one has finished. Optional within version 1 (an older worker ignores it and loses only that order).
+   */
+  readonly after?: string;
+}
+
+/** The job name of a long list stored as one job (flow.ts); the worker also checks that its data holds a list. */
+export const LIST_JOB_NAME = 'express-background-tasks:list';
+
+/** One task of a list job: its defineTask name, its task id, its arguments and its per-attempt timeout. */
+export interface ListJobTask {
+  readonly name: string;
+  readonly id: string;
+  /** Encoded as TaskJobData's `args` are (JSON where exact, else Node's serializer, listed in `encoded`). */
+  readonly args: readonly unknown[];
+  readonly encoded?: readonly number[];
+  readonly timeout: number | null;
+  readonly owner?: string;
+}
+
+/**
+ * A long list stored as one job: the fields of TaskJobData (`id` is the list job's id; `args` is empty, so that a
+ * worker of an older release refuses the job by its unknown name rather than misreading it), plus its tasks, run
+ * in order by one worker, and whether a failure skips the rest.
+ */
+export interface ListJobData extends TaskJobData {
+  readonly tasks: readonly ListJobTask[];
+  readonly stopOnError: boolean;
+}
+
+export function listJobData(
+  id: string,
+  tasks: readonly ListJobTask[],
+  stopOnError: boolean,
+  enqueuedAt: number,
+  origin: { method: string; url: string; traceparent?: string | undefined },
+  after?: string,
+): ListJobData {
+  const encoded = tasks.map((task) => ({ ...task, ...encodeArgs(task.args) }));
+  return { ...taskJobData(id, [], enqueuedAt, Number.POSITIVE_INFINITY, origin, undefined, after), tasks: encoded, stopOnError };
+}
+
+/** A list job as the worker runs it: its fields checked, each task's arguments decoded. */
+export interface ListJob extends TaskJob {
+  readonly tasks: ReadonlyArray<ListJobTask & { readonly args: unknown[] }>;
+  readonly stopOnError: boolean;
+}
+
+/** The list job's data if this worker can read it, every field checked and each task's arguments decoded, or the reason it cannot. */
+export function readListJobData(data: unknown): ListJob | string {
+  const job = readTaskJobData(data);
+  if (typeof job === 'string') return job;
+  const { tasks, stopOnError } = data as { tasks?: unknown; stopOnError?: unknown };
+  if (!Array.isArray(tasks) || typeof stopOnError !== 'boolean') return 'its data lacks a tasks array or stopOnError';
+  const read: Array<ListJobTask & { args: unknown[] }> = [];
+  for (const task of tasks as unknown[]) {
+    const entry = task as Partial<ListJobTask> | null;
+    if (entry === null || typeof entry !== 'object' || typeof entry.name !== 'string' || !validId(entry.id)) {
+      return 'a task of its list lacks a name or an id';
+    }
+    const { timeout } = entry;
+    if (timeout !== null && (typeof timeout !== 'number' || !(timeout > 0) || timeout > MAX_TIMER_MS)) {
+      return 'a task of its list has a timeout that is not null or a number of ms above 0 and at most 2147483647';
+    }
+    const args = decodeArgs({ args: entry.args, encoded: job.v === 1 ? undefined : entry.encoded });
+    if (typeof args === 'string') return `a task of its list cannot be read: ${args}`;
+    read.push({ ...(entry as ListJobTask), args });
+  }
+  return { ...job, tasks: read, stopOnError };
 }
 
 /** A job as the worker runs it: its fields checked, its arguments decoded. */
 export interface TaskJob extends JobOrigin {
+  /** The format version it was written in. */
+  readonly v: number;
   readonly id: string;
   readonly args: unknown[];
+  readonly enqueuedAt: number;
   readonly timeout: number | null;
   readonly traceparent: string | undefined;
+  /** The job id of the earlier part of its list that must finish first (see TaskJobData). */
+  readonly after: string | undefined;
 }
 
 /** What a report says about where a job came from. */
@@ -78,6 +153,7 @@ export function taskJobData(
   timeout: number,
   origin: { method: string; url: string; traceparent?: string | undefined },
   owner?: string,
+  after?: string,
 ): TaskJobData {
   const data: TaskJobData = {
     v: JOB_FORMAT_VERSION,
@@ -87,9 +163,10 @@ export function taskJobData(
     timeout: Number.isFinite(timeout) ? timeout : null,
     method: origin.method,
     path: pathOf(origin.url),
+    ...(origin.traceparent === undefined ? {} : { traceparent: origin.traceparent }),
+    ...(owner === undefined ? {} : { owner }),
   };
-  const traced = origin.traceparent === undefined ? data : { ...data, traceparent: origin.traceparent };
-  return owner === undefined ? traced : { ...traced, owner };
+  return after === undefined ? data : { ...data, after };
 }
 
 /** The job's data as an object of its own properties, or why not. */
@@ -137,11 +214,15 @@ export function readTaskJobData(data: unknown): TaskJob | string {
   // A traceparent of another shape is ignored, as W3C Trace Context says to; one that is no string at all is corrupt.
   if (traceparent !== undefined && typeof traceparent !== 'string') return 'its traceparent is not a string';
   if (job.owner !== undefined && typeof job.owner !== 'string') return 'its owner is not a string';
+  if (job.after !== undefined && !validId(job.after)) return 'its after is not a job id (a string of 1 to 256 characters)';
   const args = decodeArgs({ args: job.args, encoded: job.v === 1 ? undefined : job.encoded });
   if (typeof args === 'string') return args;
   return {
+    v: job.v as number,
     id,
     args,
+    enqueuedAt,
+    after: job.after as string | undefined,
     timeout,
     method,
     path,

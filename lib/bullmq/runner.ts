@@ -8,6 +8,7 @@ import { clusterAdvice } from './cluster-advice.js';
 import { type ProducerClient, producerClient, retryDelay } from './connection.js';
 import { chain } from './flow.js';
 import { type BullmqRunnerOptions, parseRunnerOptions, type RunnerSettings } from './options.js';
+import { isConnectionFailure, noAnswerError } from './redis-failure.js';
 
 /** Counters of a runner: `buffered` is now; the rest are totals since it was created. */
 export interface RunnerStats {
@@ -17,7 +18,10 @@ export interface RunnerStats {
   readonly enqueued: number;
   /** Tries to store a list that failed and were followed by another try. */
   readonly retries: number;
-  /** Tasks given up, never stored in Redis: the runner closed, or drain() reached its deadline, with them still in memory. */
+  /**
+   * Tasks given up, never stored in Redis: Redis refused their list (a reason other than the connection), the
+   * runner closed, or drain() reached its deadline, with them still in memory.
+   */
   readonly givenUp: number;
 }
 
@@ -46,8 +50,14 @@ export interface BullmqRunner extends QueueRunner {
 }
 
 const CLOSE_BOUND_MS = 2000;
-/** How many lists one resend sends together (auto-pipelined into few writes). */
-const BATCH = 64;
+/** Redis's default `proto-max-bulk-len` (512 MB): the largest argument it takes, until the server says otherwise. */
+const DEFAULT_MAX_BULK = 512 * 1024 * 1024;
+/**
+ * How many held lists one resend sends together (auto-pipelined into one write). Lists that arrive while a resend
+ * is under way wait for the next one, so a batch must hold what a busy web process adds meanwhile, or a backlog
+ * left by an outage never drains under load.
+ */
+const BATCH = 1000;
 
 /** One response's list on its way to Redis. */
 interface Pending {
@@ -55,10 +65,14 @@ interface Pending {
   readonly flow: FlowJob;
   readonly names: readonly string[];
   readonly signal: AbortSignal | undefined;
-  readonly resolve: () => void;
+  /** Resolves with the id of the list's last job (for a later part's `after`). */
+  readonly resolve: (last: string) => void;
   readonly reject: (error: EnqueueError) => void;
   tries: number;
   lastError: unknown;
+  /** hold: false (flush()): given up, to the caller only, once the enqueue deadline has passed. */
+  deadline: NodeJS.Timeout | undefined;
+  expired: boolean;
 }
 
 class BullmqQueueRunner implements BullmqRunner {
@@ -82,6 +96,8 @@ class BullmqQueueRunner implements BullmqRunner {
   /** Whether Redis was last seen answering; undefined until first known. Each change is said once. */
   #reachable: boolean | undefined;
   #lastError: unknown;
+  /** The largest argument this Redis takes (its proto-max-bulk-len), read at each connect. */
+  #maxBulk = DEFAULT_MAX_BULK;
   #enqueued = 0;
   #retries = 0;
   #givenUp = 0;
@@ -105,11 +121,9 @@ class BullmqQueueRunner implements BullmqRunner {
     this.#client.on('ready', () => {
       this.#lastError = undefined;
       this.#reached();
-      // Redis is back: resend now rather than at the end of the current wait.
-      if (this.#retryTimer !== undefined) {
-        clearTimeout(this.#retryTimer);
-        this.#retryTimer = undefined;
-      }
+      this.#readMaxBulk();
+      // A retry wait under way is kept (#resend does nothing until it ends): a list whose send drops the connection
+      // must not be resent at every reconnect.
       this.#resend();
     });
     const prefix = settings.prefix === undefined ? {} : { prefix: settings.prefix };
@@ -159,10 +173,10 @@ class BullmqQueueRunner implements BullmqRunner {
     return true;
   }
 
-  enqueue(tasks: readonly QueuedTask[], options: EnqueueOptions): Promise<void> {
+  enqueue(tasks: readonly QueuedTask[], options: EnqueueOptions): Promise<string | undefined> {
     if (this.#closing !== undefined) return Promise.reject(this.#error(tasks.length, 'the runner is closed', undefined));
-    if (tasks.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
+    if (tasks.length === 0) return Promise.resolve(undefined);
+    return new Promise<string>((resolve, reject) => {
       const entry: Pending = {
         flow: chain(tasks, options, this.#settings),
         names: tasks.map((task) => task.definition.name),
@@ -171,7 +185,13 @@ class BullmqQueueRunner implements BullmqRunner {
         reject,
         tries: 0,
         lastError: undefined,
+        deadline: undefined,
+        expired: false,
       };
+      if (options.hold === false) {
+        const timeout = this.#settings.enqueueTimeout;
+        entry.deadline = setTimeout(() => this.#expire(entry), timeout);
+      }
       // Straight to Redis when nothing older waits; otherwise behind what does, so that lists go in order.
       if (this.#buffer.length === 0 && !this.#resending && this.#client.status === 'ready') this.#sendFirst(entry);
       else this.#hold(entry);
@@ -183,6 +203,10 @@ class BullmqQueueRunner implements BullmqRunner {
       () => this.#stored(entry),
       (error: unknown) => {
         entry.lastError = error;
+        if (!isConnectionFailure(error)) {
+          this.#refused([entry]);
+          return;
+        }
         this.#unreachable(error);
         this.#hold(entry);
       },
@@ -190,8 +214,28 @@ class BullmqQueueRunner implements BullmqRunner {
     this.#track(sent);
   }
 
+  /** Lists that failed for a reason other than the connection: trying again would fail again, so give them up now. */
+  #refused(entries: readonly Pending[]): void {
+    if (entries.length > 0) this.#giveUp(entries, 'Redis refused it, not a connection failure, so it is not tried again');
+  }
+
+  /** Reads the server's proto-max-bulk-len (refused on some managed Redis: then the default stands). */
+  #readMaxBulk(): void {
+    (this.#client.config('GET', 'proto-max-bulk-len') as Promise<unknown>).then(
+      (reply) => {
+        const value = Array.isArray(reply) ? Number(reply[1]) : Number.NaN;
+        if (Number.isFinite(value) && value > 0) this.#maxBulk = value;
+      },
+      () => {},
+    );
+  }
+
   /** Keeps a list in memory until Redis takes it (or it is given up). */
   #hold(entry: Pending): void {
+    if (entry.expired) {
+      this.#rejectExpired(entry);
+      return;
+    }
     if (entry.signal?.aborted || this.#closing !== undefined) {
       this.#giveUp([entry], this.#closing !== undefined ? 'the runner was closed' : reasonOf(entry.signal));
       return;
@@ -216,19 +260,24 @@ class BullmqQueueRunner implements BullmqRunner {
     const sent = Promise.all(batch.map((entry) => this.#try(entry).then(ok, (error: unknown) => fail(entry, error)))).then((results) => {
       this.#resending = false;
       const again: Pending[] = [];
+      const refused: Pending[] = [];
       batch.forEach((entry, i) => {
         this.#buffered -= entry.names.length;
         if (results[i]) this.#stored(entry);
-        else again.push(entry);
+        else if (isConnectionFailure(entry.lastError)) again.push(entry);
+        else refused.push(entry);
       });
+      // Given up at once: later lists never wait behind a list Redis will never take.
+      this.#refused(refused);
       if (again.length === 0) {
         this.#failures = 0;
         this.#resend();
         return;
       }
       // Back at the front, in their order, ahead of anything held meanwhile.
-      const kept = again.filter((entry) => !(entry.signal?.aborted || this.#closing !== undefined));
-      const dropped = again.filter((entry) => !kept.includes(entry));
+      for (const entry of again) if (entry.expired) this.#rejectExpired(entry);
+      const kept = again.filter((entry) => !(entry.expired || entry.signal?.aborted || this.#closing !== undefined));
+      const dropped = again.filter((entry) => !(entry.expired || kept.includes(entry)));
       if (dropped.length > 0) this.#giveUp(dropped, this.#closing !== undefined ? 'the runner was closed' : reasonOf(dropped[0]?.signal));
       this.#retries += kept.length;
       for (const entry of kept) this.#buffered += entry.names.length;
@@ -270,13 +319,45 @@ class BullmqQueueRunner implements BullmqRunner {
       await this.#producer.add(flow);
     };
     const timeout = this.#settings.enqueueTimeout;
-    return withDeadline(store(), timeout, () => new Error(`no answer from Redis within ${timeout} ms (enqueueTimeout)`));
+    return withDeadline(store(), timeout, () => noAnswerError(timeout)).catch((error: unknown) => {
+      // Redis drops the connection on an argument over its proto-max-bulk-len; inside a flow's transaction that
+      // reaches us as a cut connection, which would be retried for ever.
+      const size = isConnectionFailure(error) ? largestData(flow) : 0;
+      if (size > this.#maxBulk) {
+        throw new Error(`a job's data is ${size} bytes, more than this Redis takes (proto-max-bulk-len ${this.#maxBulk})`, {
+          cause: error,
+        });
+      }
+      throw error;
+    });
   }
 
   #stored(entry: Pending): void {
+    clearTimeout(entry.deadline);
     this.#enqueued += entry.names.length;
     this.#reached();
-    entry.resolve();
+    entry.resolve(entry.flow.opts?.jobId as string);
+  }
+
+  /**
+   * The deadline of a list whose caller waits (flush()) has passed: if it is held, it goes back to the caller now;
+   * if a try is under way, when that try fails (a try that succeeds still counts: the list is stored).
+   */
+  #expire(entry: Pending): void {
+    entry.expired = true;
+    const at = this.#buffer.indexOf(entry);
+    if (at === -1) return;
+    this.#buffer.splice(at, 1);
+    this.#buffered -= entry.names.length;
+    this.#rejectExpired(entry);
+  }
+
+  /** Not stored in time for a caller that waits: it decides (a 503), so no line and no givenUp count here. */
+  #rejectExpired(entry: Pending): void {
+    const cause = entry.lastError ?? this.#lastError;
+    const last = cause === undefined ? '' : `; last error: ${describeError(cause)}`;
+    const why = `not stored within enqueueTimeout (${this.#settings.enqueueTimeout} ms), and not kept: the caller waits (flush())${last}`;
+    entry.reject(this.#error(entry.names.length, why, cause));
   }
 
   #track(sending: Promise<void>): void {
@@ -308,6 +389,7 @@ class BullmqQueueRunner implements BullmqRunner {
     const list = [...names].map(([name, n]) => `${name} x${n}`).join(', ');
     warn(`queue "${this.queueName}": gave up ${count} task${count === 1 ? '' : 's'} never stored in Redis (${why}): ${list}`);
     for (const entry of entries) {
+      clearTimeout(entry.deadline);
       // A list held without a try (the client was not connected) has the connection's error to tell.
       const cause = entry.lastError ?? this.#lastError;
       const last = cause === undefined ? '' : `; last error: ${describeError(cause)}`;
@@ -367,6 +449,19 @@ class BullmqQueueRunner implements BullmqRunner {
     })();
     return this.#closing;
   }
+}
+
+/** The size in bytes of the largest job data in a list (a walk, not a recursion: a chain can be long). */
+function largestData(flow: FlowJob): number {
+  let largest = 0;
+  let node: FlowJob | undefined = flow;
+  const nodes: FlowJob[] = [];
+  while (node !== undefined) {
+    largest = Math.max(largest, Buffer.byteLength(JSON.stringify(node.data)));
+    nodes.push(...(node.children ?? []));
+    node = nodes.pop();
+  }
+  return largest;
 }
 
 function ok(): boolean {

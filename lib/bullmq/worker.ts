@@ -1,9 +1,10 @@
 // runWorker(): runs a queue's jobs with the tasks given, each attempt through run-task (BullMQ does the retries), reporting outcomes.
-import { type Job, type JobJson, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { DelayedError, Job, type JobJson, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { parseDeadline } from '../check.js';
 import { settlesWithin } from '../deadline.js';
 import { definitionOf } from '../define-task.js';
-import { CloseDeadlineError, TaskTimeoutError } from '../errors.js';
+import { CloseDeadlineError, InvalidArgumentError, TaskTimeoutError } from '../errors.js';
+import { retryAfterOf } from '../flow/retry-after.js';
 import { Outcomes } from '../outcomes.js';
 import { Policies } from '../policy.js';
 import { asError, debug, describeError, printable, warn } from '../report.js';
@@ -12,7 +13,8 @@ import type { DrainOptions, DrainResult } from '../scheduler.js';
 import type { Origin, Task } from '../task.js';
 import { clusterAdvice } from './cluster-advice.js';
 import { bullmqConnection, releaseConnection } from './connection.js';
-import { originOfJob, readTaskJobData, type TaskJob, UNREADABLE_JSON } from './job-data.js';
+import { LIST_JOB_NAME, type ListJob, originOfJob, readListJobData, readTaskJobData, type TaskJob, UNREADABLE_JSON } from './job-data.js';
+import { QueueLimits, type SlotLease } from './limits.js';
 import { parseWorkerOptions, type RunWorkerOptions, type WorkerSettings, type WorkerTaskInfo } from './options.js';
 
 /** Counters since the worker started; `running` is now. */
@@ -63,6 +65,11 @@ export interface TaskWorker {
 const PENDING_STATES = ['active', 'wait', 'prioritized', 'delayed', 'waiting-children'] as const;
 
 const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
+/** How long a job whose list's earlier part still runs waits before it looks again: a tenth of its age, within these. */
+const AFTER_WAIT_MIN_MS = 50;
+const AFTER_WAIT_MAX_MS = 1000;
+/** The backoff type a job is given, in this worker's memory only, when its task threw retryAfter(ms): BullMQ then asks backoffStrategy, which answers ms. */
+const RETRY_AFTER_BACKOFF = 'express-background-tasks.retry-after';
 /** After the deadline, how long tasks that heed their signal get to hand their jobs back (one Redis round trip each) and BullMQ's close() to end. */
 const HANDBACK_GRACE_MS = 250;
 /** Then, the most a forced stop of a stuck BullMQ worker may take (its steps are local and quick unless Redis is gone). */
@@ -93,7 +100,11 @@ class QueueWorker implements TaskWorker, RunOwner {
   readonly #settings: WorkerSettings;
   /** One attempt per BullMQ attempt: BullMQ does the retries and the backoff. */
   readonly #policies: Policies;
+  /** The tasks of a list job: one job for the whole list, so the worker does each task's retries and backoff. */
+  readonly #listPolicies: Policies;
   readonly #outcomes: Outcomes<WorkerTaskInfo>;
+  /** rateLimit and concurrency across workers, in Redis (a connection opened at the first limited job). */
+  readonly #limits: QueueLimits;
   #lastLogged = '';
   readonly #releaseConnection: () => void;
   #closing: Promise<WorkerCloseResult> | undefined;
@@ -110,6 +121,12 @@ class QueueWorker implements TaskWorker, RunOwner {
       threadsOption: 'runWorker({ threads })',
       where: 'runWorker()',
     });
+    this.#listPolicies = new Policies({
+      timeout: Number.POSITIVE_INFINITY,
+      threads: settings.threads,
+      threadsOption: 'runWorker({ threads })',
+      where: 'runWorker()',
+    });
     const connection = bullmqConnection(settings.connection);
     this.#releaseConnection = () => releaseConnection(connection);
     this.worker = new TaskBullmqWorker(settings.queueName, (job, token) => this.#process(job, token), {
@@ -117,7 +134,15 @@ class QueueWorker implements TaskWorker, RunOwner {
       concurrency: settings.concurrency,
       lockDuration: settings.lockDuration,
       stalledInterval: settings.stalledInterval,
+      // Called by BullMQ for the backoff type above only: the wait the task asked for.
+      settings: { backoffStrategy: (_attempts: number, _type?: string, error?: Error) => retryAfterOf(error) ?? 0 },
       ...(settings.prefix === undefined ? {} : { prefix: settings.prefix }),
+    });
+    this.#limits = new QueueLimits({
+      connection: settings.connection,
+      queueName: settings.queueName,
+      prefix: settings.prefix,
+      leaseMs: settings.lockDuration,
     });
     this.worker.on('error', (error) => this.#guard(() => this.#connectionTrouble(error)));
     this.worker.on('active', (job) => {
@@ -125,7 +150,12 @@ class QueueWorker implements TaskWorker, RunOwner {
       if (debug.enabled)
         this.#guard(() => debug('task %s (job %s) attempt %d started', printable(job.name), printable(job.id), job.attemptsMade + 1));
     });
-    this.worker.on('completed', (job) => this.#guard(() => this.#record(job, 'succeeded', undefined)));
+    // A list job's tasks are counted one by one as they run (#processList), not the job.
+    this.worker.on('completed', (job) =>
+      this.#guard(() => {
+        if (job.name !== LIST_JOB_NAME) this.#record(job, 'succeeded', undefined);
+      }),
+    );
     this.worker.on('failed', (job, error) => this.#guard(() => this.#failedAttempt(job, error)));
   }
 
@@ -146,43 +176,154 @@ class QueueWorker implements TaskWorker, RunOwner {
   }
 
   async #process(job: Job, token: string | undefined): Promise<null> {
+    if (job.name === LIST_JOB_NAME) return this.#processList(job, token);
     const data = readTaskJobData(job.data);
     if (typeof data === 'string') {
       // UnrecoverableError: failed once, never retried (the data will not get better).
       throw new UnrecoverableError(`Job ${printable(job.id)} of task "${printable(job.name)}" cannot be run: ${data}`);
     }
-    const fn = this.#settings.tasks.get(job.name);
-    if (fn === undefined) {
-      const known = [...this.#settings.tasks.keys()].map((name) => `"${printable(name)}"`).join(', ');
-      throw new UnrecoverableError(
-        `Unknown task "${printable(job.name)}" in queue "${printable(this.#settings.queueName)}": this worker runs only ${known}; ` +
-          'start it with the defineTask() of that name in its tasks option',
-      );
+    await this.#waitForEarlierPart(job, data, token);
+    const fn = this.#task(job.name);
+    if (typeof fn === 'string') throw new UnrecoverableError(fn);
+    const definition = definitionOf(fn)!;
+    // Limits first: a job that must wait goes back to the queue delayed (DelayedError), holding no worker slot.
+    let lease: SlotLease | undefined;
+    if (definition.rateLimit !== undefined || definition.concurrency !== undefined) {
+      try {
+        lease = await this.#limits.enter(job, token, definition, data.args);
+      } catch (error) {
+        if (error instanceof InvalidArgumentError) throw new UnrecoverableError(error.message);
+        throw error;
+      }
     }
     // The task's own timeout, else the one the web process sent with the job.
-    const policy = this.#policies.ofDefinition(definitionOf(fn)!, data.timeout ?? Number.POSITIVE_INFINITY);
+    let policy: Task['policy'];
+    try {
+      policy = this.#policies.ofDefinition(definition, data.timeout ?? Number.POSITIVE_INFINITY);
+    } catch (error) {
+      await lease?.release(); // a slot taken for a job that cannot run
+      throw error;
+    }
     // attemptsBefore: BullMQ counts the attempts (retries and redeliveries), so that traces number them as it does.
     const task: Task = { fn, args: data.args, context: undefined, policy, id: data.id, attemptsBefore: job.attemptsMade };
+    let run: TaskRun;
+    try {
+      run = await this.#run(task, originOf(data));
+    } finally {
+      await lease?.release();
+    }
+    if (run.status === 'succeeded') return null; // no return value: it would be stored in Redis
+    // retryAfter(ms): BullMQ asks backoffStrategy for this job's next wait, which answers the task's own delay.
+    if (retryAfterOf(run.error) !== undefined) job.opts.backoff = { type: RETRY_AFTER_BACKOFF, delay: 0 };
+    if (run.cancelled && token !== undefined) {
+      // Stopped by close(): back to the queue as if never taken, without using up an attempt.
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
+    throw asError(run.error);
+  }
+
+  /**
+   * A job whose list's earlier part (stored by flush()) has not finished goes back to the queue, delayed, without
+   * using an attempt: it runs once that part's last job has finished (or is gone: finished and removed).
+   */
+  async #waitForEarlierPart(job: Job, data: TaskJob, token: string | undefined): Promise<void> {
+    if (typeof data.after !== 'string' || token === undefined || (typeof job.progress === 'number' && job.progress > 0)) return;
+    const earlier = await Job.fromId(this.worker, data.after);
+    if (earlier === undefined || typeof earlier.finishedOn === 'number') return;
+    const wait = Math.min(AFTER_WAIT_MAX_MS, Math.max(AFTER_WAIT_MIN_MS, (Date.now() - data.enqueuedAt) / 10));
+    if (debug.enabled) debug('task %s (job %s) waits %dms for the earlier part of its list', printable(job.name), printable(job.id), wait);
+    await job.moveToDelayed(Date.now() + wait, token);
+    throw new DelayedError();
+  }
+
+  /** The task of that name, or why there is none. */
+  #task(name: string): Task['fn'] | string {
+    const fn = this.#settings.tasks.get(name);
+    if (fn !== undefined) return fn;
+    const known = [...this.#settings.tasks.keys()].map((known) => `"${printable(known)}"`).join(', ');
+    return (
+      `Unknown task "${printable(name)}" in queue "${printable(this.#settings.queueName)}": this worker runs only ${known}; ` +
+      'start it with the defineTask() of that name in its tasks option'
+    );
+  }
+
+  /** Runs one task to its outcome, counted as running meanwhile. */
+  async #run(task: Task, origin: Origin): Promise<TaskRun> {
     const outcomes = this.#outcomes;
     outcomes.started(1, false);
     let run: TaskRun | undefined;
     try {
       run = await new Promise<TaskRun>((resolve) => {
-        const started = new TaskRun(task, this, originOf(data), () => resolve(started));
+        const started = new TaskRun(task, this, origin, () => resolve(started));
         if (started.start()) resolve(started);
         else outcomes.track(started);
       });
-      if (run.status === 'succeeded') return null; // no return value: it would be stored in Redis
-      if (run.cancelled && token !== undefined) {
-        // Stopped by close(): back to the queue as if never taken, without using up an attempt.
-        await job.moveToWait(token);
-        throw new WaitingError();
-      }
-      throw asError(run.error);
+      return run;
     } finally {
       if (run !== undefined) outcomes.untrack(run);
       outcomes.stopped(1);
     }
+  }
+
+  /**
+   * A long list stored as one job: its tasks in order, each with its own retries, outcome and report, as a chain
+   * would run them. The job's progress is the number of tasks done, written after each, so that a job delivered
+   * again (its worker died, or close() handed it back) resumes with the task that was running.
+   */
+  async #processList(job: Job, token: string | undefined): Promise<null> {
+    const data = readListJobData(job.data);
+    if (typeof data === 'string') throw new UnrecoverableError(`List job ${printable(job.id)} cannot be run: ${data}`);
+    await this.#waitForEarlierPart(job, data, token);
+    const origin = originOf(data);
+    const outcomes = this.#outcomes;
+    let skipReason: string | undefined;
+    for (let i = typeof job.progress === 'number' ? job.progress : 0; i < data.tasks.length; i++) {
+      const entry = data.tasks[i] as ListJob['tasks'][number];
+      if (skipReason !== undefined) {
+        outcomes.skip(false, entry.name, `job ${printable(job.id)} task ${i + 1}`, skipReason);
+        continue;
+      }
+      const fn = this.#task(entry.name);
+      const started = performance.now();
+      let status: Status;
+      let error: unknown;
+      let attempts = 1;
+      if (typeof fn === 'string') {
+        outcomes.started(1, false);
+        outcomes.stopped(1);
+        status = 'failed';
+        error = new UnrecoverableError(fn);
+      } else {
+        const policy = this.#listPolicies.ofDefinition(definitionOf(fn)!, entry.timeout ?? Number.POSITIVE_INFINITY);
+        const run = await this.#run({ fn, args: entry.args, context: undefined, policy, id: entry.id }, origin);
+        if (run.cancelled && token !== undefined) {
+          await job.updateProgress(i); // resumes with this task
+          await job.moveToWait(token);
+          throw new WaitingError();
+        }
+        status = run.status as Status;
+        error = run.error;
+        attempts = run.attempts;
+      }
+      const info = status !== 'succeeded' || debug.enabled ? this.#listInfo(entry, data, attempts) : undefined;
+      outcomes.record(status, error, info, started);
+      if (status !== 'succeeded' && data.stopOnError) skipReason = 'an earlier task of its list failed and stopOnError is set';
+      await job.updateProgress(i + 1);
+    }
+    return null;
+  }
+
+  #listInfo(entry: ListJob['tasks'][number], data: ListJob, attempts: number): WorkerTaskInfo {
+    return {
+      name: entry.name,
+      taskId: entry.id,
+      method: data.method,
+      url: data.path,
+      attempts,
+      queueName: this.#settings.queueName,
+      where: 'queue',
+    };
   }
 
   /** @internal A job's attempt that went asynchronous has settled. */
@@ -330,8 +471,12 @@ class QueueWorker implements TaskWorker, RunOwner {
       abandoned = this.#outcomes.active;
       return new CloseDeadlineError(ms);
     };
-    if (await this.#outcomes.settleBy(closed, timeout, deadline)) return { drained: true, abandoned: 0 };
+    if (await this.#outcomes.settleBy(closed, timeout, deadline)) {
+      await settlesWithin(this.#limits.close(), FORCE_STOP_BOUND_MS);
+      return { drained: true, abandoned: 0 };
+    }
     if (!(await settlesWithin(closed, HANDBACK_GRACE_MS))) await settlesWithin(this.#forceStop(), FORCE_STOP_BOUND_MS);
+    await settlesWithin(this.#limits.close(), FORCE_STOP_BOUND_MS);
     debug('queue %s: worker closed at its deadline; %d jobs abandoned', this.#settings.queueName, abandoned);
     return { drained: false, abandoned };
   }
