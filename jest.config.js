@@ -21,11 +21,7 @@ module.exports = {
   roots: ['<rootDir>/__tests__'],
   testMatch: ['**/*.test.ts'],
   // The packed-package checks (slow, they need npm) run only in `npm run test:package`, which overrides this.
-  testPathIgnorePatterns: [
-    '/node_modules/',
-    '<rootDir>/__tests__/package/',
-    ...(process.env.TEST_SCOPE === 'unit' ? SYSTEM_SUITES : []),
-  ],
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/__tests__/package/', ...(process.env.TEST_SCOPE === 'unit' ? SYSTEM_SUITES : [])],
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
   },

@@ -158,7 +158,7 @@ describe('defineTask(name, fn, options) validation', () => {
     [{ backoff: { type: 'linear', delay: 1 } }, /option "backoff.type" must be 'fixed' or 'exponential'/],
     [{ backoff: { type: 'fixed', delay: -1 } }, /option "backoff.delay" must be an integer >= 0/],
     [{ backoff: { type: 'fixed' } }, /option "backoff.delay"/],
-    [{ backoff: { type: 'fixed', delay: 1, jitter: 0.5 } }, /unknown key "backoff.jitter"/],
+    [{ backoff: { type: 'fixed', delay: 1, jitter: 0.5 } }, /option "backoff": unknown option "jitter"/],
     [{ timeout: 0 }, /option "timeout"/],
     [{ retry: 3 }, /defineTask\(\): unknown option "retry"/],
   ])('options %p', (options, message) => {

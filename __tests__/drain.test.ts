@@ -3,6 +3,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import request from 'supertest';
 import { backgroundTasks, defineTask, taskSignal } from '../lib/index.js';
 import { appWith, byStatus, type Child, deferred, killChildren, sendAll, settled, startTaskServer } from './helpers.js';
@@ -106,6 +108,32 @@ describe('drain()', () => {
     expect(reasons).toHaveLength(1);
     expect(reasons[0]).toMatchObject({ name: 'AbortError' });
     expect(bg.stats()).toMatchObject({ succeeded: 2, queued: 0, running: 0 });
+  });
+
+  it('drain({ timeout }) calls that timed out keep no memory while a task still runs', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const { app, bg } = appWith(undefined, (_req, res) => {
+      // Ignores its signal and never settles within the test: drains time out around it.
+      res.locals.background.addTask(() => stuck.promise);
+      res.end();
+    });
+    const stuck = deferred();
+    await request(app).post('/').expect(200);
+    const timedOut = async (calls: number): Promise<void> => {
+      const results = await Promise.all(Array.from({ length: calls }, () => bg.drain({ timeout: 1 })));
+      expect(results.filter((result) => result.drained || result.pending !== 1)).toEqual([]);
+    };
+    await timedOut(1000); // warm up
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    await timedOut(10_000);
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+    // Kept per call, it measured about 1.1 KB each (11 MB here); the heap moves by far less than 4 MB otherwise.
+    expect(grown).toBeLessThan(4 * 1024 * 1024);
+    stuck.resolve();
+    await settled(bg);
   });
 
   it('rejects bad options with a TypeError naming them', () => {

@@ -51,6 +51,87 @@ describe('the default error line', () => {
     expect(stderr.lines[0]).not.toContain(SECRET);
   });
 
+  /** The stderr lines the default onError writes for one task that throws `thrown()`, named `name`. */
+  async function reportOf(thrown: () => unknown, name = 'hostile'): Promise<string[]> {
+    const stderr = captureStderr();
+    try {
+      const { app, bg } = appWith(undefined, (_req, res) => {
+        const task = () => {
+          throw thrown();
+        };
+        Object.defineProperty(task, 'name', { value: name });
+        res.locals.background.addTask(task);
+        res.end();
+      });
+      await request(app).post('/').expect(200);
+      await settled(bg);
+      expect(bg.stats()).toMatchObject({ failed: 1 });
+    } finally {
+      stderr.restore();
+    }
+    return stderr.lines;
+  }
+
+  it('never throws: an Error whose message getter throws, a function as code, a throwing name', async () => {
+    const lines = await reportOf(() => {
+      const error = new Error('hidden');
+      Object.defineProperty(error, 'message', {
+        get() {
+          throw new Error('getter says no');
+        },
+      });
+      Object.defineProperty(error, 'code', { value: () => 'code' });
+      Object.defineProperty(error, 'name', {
+        get() {
+          throw new Error('name says no');
+        },
+      });
+      return error;
+    });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^express-background-tasks: task "hostile" \(POST \/\) failed: Error: \(its message cannot be read\)/);
+  });
+
+  it("prints the cause chain, bounded, as Node's inspector does", async () => {
+    const lines = await reportOf(() => {
+      const reason = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:443'), { name: 'Error' });
+      return new TypeError('fetch failed', { cause: reason });
+    });
+    expect(lines[0]).toMatch(/^express-background-tasks: task "hostile" \(POST \/\) failed: TypeError: fetch failed\n/);
+    expect(lines[0]).toMatch(/\n {4}\[cause\] Error: connect ECONNREFUSED 127\.0\.0\.1:443$/);
+
+    const circular = await reportOf(() => {
+      const a = new Error('a');
+      const b = new Error('b', { cause: a });
+      a.cause = b;
+      return a;
+    });
+    expect(circular[0]).toMatch(/\[cause\] Error: b\n {4}\[cause\] \(circular\)$/);
+
+    const deep = await reportOf(() => {
+      let error = new Error('level 0');
+      for (let i = 1; i <= 50; i++) error = new Error(`level ${i}`, { cause: error });
+      return error;
+    });
+    expect(deep[0]?.match(/\[cause\]/g)).toHaveLength(6);
+    expect(deep[0]).toMatch(/\[cause\] \.\.\. \(more causes not shown\)$/);
+    expect(deep[0]).toContain('[cause] Error: level 45\n');
+    expect(deep[0]).not.toContain('level 44');
+  });
+
+  it('prints names and messages escaped: a newline or an ANSI code cannot forge a log line', async () => {
+    const lines = await reportOf(
+      () => new Error('bad\nexpress-background-tasks: forged\u001b[31m'),
+      'evil\ntask "x" (GET /) failed: \u001b[2J',
+    );
+    expect(lines).toHaveLength(1);
+    const [first] = (lines[0] as string).split('\n');
+    expect(first).toBe(
+      'express-background-tasks: task "evil\\ntask "x" (GET /) failed: \\u001b[2J" (POST /) failed: Error: bad express-background-tasks: forged\\u001b[31m',
+    );
+    expect(lines[0]).not.toContain('\u001b');
+  });
+
   it('a thrown non-Error has no stack: one line, as before', async () => {
     const stderr = captureStderr();
     try {

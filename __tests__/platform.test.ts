@@ -95,6 +95,32 @@ describe('platformWaitUntil', () => {
     }
   });
 
+  it('a Vercel request context whose get() throws is reported once per list, and no task is lost', async () => {
+    const errors = jest.spyOn(console, 'error').mockImplementation(() => {});
+    (globalThis as Record<symbol, unknown>)[VERCEL] = {
+      get: () => {
+        throw new Error('no request context');
+      },
+    };
+    try {
+      const order: string[] = [];
+      const bg = backgroundTasks();
+      await request(platformApp(bg, order)).get('/tasks').expect(200);
+      await bg.drain();
+      // Both tasks of the list ran: the first addTask did not throw after counting, and the second was not lost.
+      expect(order).toEqual(['task 1', 'task 2']);
+      expect(bg.stats()).toMatchObject({ queued: 0, running: 0, succeeded: 2 });
+      expect(errors.mock.calls.map((call) => String(call[0]))).toEqual([
+        expect.stringMatching(
+          /^express-background-tasks: Vercel's request context threw; the tasks run anyway, without waitUntil: Error: no request context$/,
+        ),
+      ]);
+    } finally {
+      delete (globalThis as Record<symbol, unknown>)[VERCEL];
+      errors.mockRestore();
+    }
+  });
+
   it('refuses a platformWaitUntil that is not a function or false', () => {
     expect(() => backgroundTasks({ platformWaitUntil: true as never })).toThrow(
       /backgroundTasks\(\): option "platformWaitUntil" must be a function; received boolean true/,

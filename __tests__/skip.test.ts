@@ -1,5 +1,6 @@
 // Skipping the tasks of a failed response: status >= 500 by default, or the skip(req, res) option.
 import request from 'supertest';
+import { backgroundTasks } from '../lib/index.js';
 import { appWith, settled } from './helpers.js';
 
 describe('skipping the tasks of a failed response', () => {
@@ -69,6 +70,39 @@ describe('skipping the tasks of a failed response', () => {
       await settled(bg);
       expect(ran).toBe(true);
       expect(spy).toHaveBeenCalledWith(expect.stringContaining('bad predicate'));
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('refuses an async skip at creation: its promise would count as true and skip every task', () => {
+    // The type refuses it too; plain JavaScript gets the error.
+    // @ts-expect-error a skip returns a boolean, not a promise
+    const asyncSkip: Parameters<typeof backgroundTasks>[0] = { skip: async () => false };
+    expect(() => backgroundTasks(asyncSkip)).toThrow(TypeError);
+    expect(() => backgroundTasks(asyncSkip)).toThrow(
+      /backgroundTasks\(\): option "skip" must return true or false synchronously: a promise would count as true/,
+    );
+  });
+
+  it('a skip that returns a promise is reported at its first call, and the tasks run (never skipped silently)', async () => {
+    const spy = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const { bg, app } = appWith({ skip: (() => Promise.resolve(false)) as never });
+      let ran = 0;
+      app.get('/', (_req, res) => {
+        for (let i = 0; i < 5; i++) {
+          res.locals.background.addTask(() => {
+            ran++;
+          });
+        }
+        res.end();
+      });
+      await request(app).get('/');
+      await settled(bg);
+      expect(ran).toBe(5);
+      expect(bg.stats()).toMatchObject({ succeeded: 5, skipped: 0 });
+      expect(spy).toHaveBeenCalledWith(expect.stringMatching(/option "skip" must return true or false synchronously/));
     } finally {
       spy.mockRestore();
     }

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import onFinished from 'on-finished';
 import { invalid, received } from './check.js';
 import { interception } from './interception.js';
-import { debug, describeError, pathOf, warn } from './report.js';
+import { debug, describeError, printable, printablePath, warn } from './report.js';
 import type { Resume, Scheduler } from './scheduler.js';
 import { ORIGIN, type Origin, type OriginSource, type Task } from './task.js';
 import { captureContext } from './task-context.js';
@@ -48,7 +48,7 @@ export class BackgroundTasks implements OriginSource {
    * Adds a task to run after the response is finished: `fn(...args)`, sync or async, with the arguments
    * exactly as given, in the AsyncLocalStorage context of this call. Returns the task's handle: its `id`, and with
    * the `status` option its record (`status()`, `settled()`).
-   * @throws TypeError when `fn` is not a function (or, with a queue runner, not a defineTask() task, or its args are not JSON-safe)
+   * @throws TypeError when `fn` is not a function (or, with a queue runner, not a defineTask() task, or its args could not go through a queue intact)
    * @throws BackgroundTasksFullError when maxQueued tasks are already waiting
    */
   addTask<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): TaskHandle {
@@ -66,7 +66,9 @@ export class BackgroundTasks implements OriginSource {
       this.#origin = { ...this.#where(), owner: scheduler.ownerOf(this.#req as IncomingMessage) };
     }
     const origin = scheduler.observed ? this.#where() : undefined;
-    let task = scheduler.admit(fn as Task['fn'], args, first ? noContext : captureContext, origin, origin?.owner, this);
+    // While the response is open, maxQueued counts this list's own tasks only (see Scheduler#admit).
+    const openList = this.#state === OPEN ? (this.#tasks?.length ?? 0) : -1;
+    let task = scheduler.admit(fn as Task['fn'], args, first ? noContext : captureContext, openList, origin, origin?.owner, this);
     // Taken by flow control: deduplicated onto a pending task, or debounced apart from the list.
     if (task === undefined) return scheduler.apartHandle();
     if (scheduler.captureCallSite) task = withCallSite(task, this.addTask);
@@ -164,10 +166,17 @@ export class BackgroundTasks implements OriginSource {
     this.#req = undefined;
     this.#res = undefined;
     this.#state = DRAINING;
+    this.#scheduler.responseFinished(this.#tasks?.length ?? 0);
     this.#skipReason = this.#scheduler.skipReason(req, res);
     if (debug.enabled) {
       const { method, url } = this.#origin;
-      debug('list start %s %s: %d tasks%s', method, pathOf(url), this.#tasks?.length ?? 0, this.#skipReason ? ' (skipped)' : '');
+      debug(
+        'list start %s %s: %d tasks%s',
+        printable(method),
+        printablePath(url),
+        this.#tasks?.length ?? 0,
+        this.#skipReason ? ' (skipped)' : '',
+      );
     }
     this.#carryOn();
   }
@@ -222,7 +231,7 @@ export class BackgroundTasks implements OriginSource {
       if (proceed === undefined) return; // still running: #resume takes over
       this.#settled(proceed);
     }
-    if (debug.enabled) debug('list end %s %s', origin.method, pathOf(origin.url));
+    if (debug.enabled) debug('list end %s %s', printable(origin.method), printablePath(origin.url));
     this.#tasks = undefined;
     this.#next = 0;
     this.#after = undefined;

@@ -31,16 +31,38 @@ export function invalid(message: string): never {
   throw new InvalidArgumentError(message);
 }
 
-/** A plain options object (or undefined), whose keys are all known. */
+/** An option key as an error message may quote it: escaped, and cut when long (a key can be anything a caller sent). */
+export function quotedKey(key: string): string {
+  return JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}...` : key);
+}
+
+/** Collections whose entries are not properties: passed as options, they would be read as an empty object. */
+const COLLECTIONS: ReadonlyArray<{ type: new () => object; name: string }> = [
+  { type: Map, name: 'a Map' },
+  { type: Set, name: 'a Set' },
+  { type: WeakMap, name: 'a WeakMap' },
+];
+
+/**
+ * A plain options object (or undefined), whose keys are all known, copied to a null-prototype object of its own
+ * properties: a property inherited from Object.prototype (polluted elsewhere in the app) is never read as an option.
+ */
 export function checkOptionsObject(where: string, options: unknown, known: readonly string[]): Record<string, unknown> {
-  if (options === undefined) return {};
+  const own = Object.create(null) as Record<string, unknown>;
+  if (options === undefined) return own;
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     invalid(`${where}: options must be an object; received ${received(options)}`);
   }
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) invalid(`${where}: unknown option "${key}"; the options are ${known.map((k) => `"${k}"`).join(', ')}`);
+  const collection = COLLECTIONS.find(({ type }) => options instanceof type);
+  if (collection !== undefined) {
+    invalid(`${where}: options must be a plain object such as { timeout: 1000 }; received ${collection.name}, whose entries are not read`);
   }
-  return options as Record<string, unknown>;
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key))
+      invalid(`${where}: unknown option ${quotedKey(key)}; the options are ${known.map((k) => `"${k}"`).join(', ')}`);
+    own[key] = (options as Record<string, unknown>)[key];
+  }
+  return own;
 }
 
 /** One option's parser: gets the raw value (undefined when absent) and returns the setting. */
@@ -52,7 +74,7 @@ export type OptionTable<S> = { readonly [K in keyof S]: OptionParser<S[K]> };
 /** Parses `options` with `table`: unknown keys are refused, and every setting comes out present. */
 export function parseWithTable<S>(where: string, options: unknown, table: OptionTable<S>): S {
   const raw = checkOptionsObject(where, options, Object.keys(table));
-  const settings = {} as S;
+  const settings = {} as S; // read from `raw`, which holds the caller's own properties only
   for (const key of Object.keys(table) as Array<keyof S & string>) settings[key] = table[key](raw[key]);
   return settings;
 }
@@ -76,19 +98,30 @@ export interface IntegerRule {
   readonly fallback: number;
   /** Whether Infinity (no limit) is allowed. */
   readonly infinity: boolean;
+  /** The largest allowed value: MAX_TIMER_MS for a number of ms that becomes a timer. Default: none. */
+  readonly max?: number;
 }
 
-/** A whole number >= min, or Infinity where allowed. */
-export function checkInteger(where: string, name: string, value: unknown, { min, fallback, infinity }: IntegerRule): number {
+/** Node's timers take at most 2^31 - 1 ms; a longer one fires after 1 ms (with a warning), not later. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** A whole number >= min (and <= max where given), or Infinity where allowed. */
+export function checkInteger(
+  where: string,
+  name: string,
+  value: unknown,
+  { min, fallback, infinity, max = Number.MAX_SAFE_INTEGER }: IntegerRule,
+): number {
   if (value === undefined) return fallback;
   const ok =
-    typeof value === 'number' && ((infinity && value === Number.POSITIVE_INFINITY) || (Number.isSafeInteger(value) && value >= min));
-  if (!ok) fail(where, name, `an integer >= ${min}${infinity ? ' (or Infinity for no limit)' : ''}`, value);
+    typeof value === 'number' &&
+    ((infinity && value === Number.POSITIVE_INFINITY) || (Number.isSafeInteger(value) && value >= min && value <= max));
+  if (!ok) {
+    const upTo = max === Number.MAX_SAFE_INTEGER ? '' : ` and <= ${max}${max === MAX_TIMER_MS ? " (Node's timer limit)" : ''}`;
+    fail(where, name, `an integer >= ${min}${upTo}${infinity ? ' (or Infinity for no limit)' : ''}`, value);
+  }
   return value as number;
 }
-
-/** Node's timers take at most 2^31 - 1 ms; a longer one would fire at once. */
-export const MAX_TIMER_MS = 2_147_483_647;
 
 export interface TimeoutRule<F> {
   /** The value when the option is absent. */

@@ -1,5 +1,15 @@
 // defineTask(): a named task with its own retries, backoff and timeout, still callable like the function it wraps.
-import { checkBoolean, checkInteger, checkTimeout, fail, invalid, parseWithTable, received } from './check.js';
+import {
+  checkBoolean,
+  checkInteger,
+  checkOptionsObject,
+  checkTimeout,
+  fail,
+  invalid,
+  MAX_TIMER_MS,
+  parseWithTable,
+  received,
+} from './check.js';
 
 /** A key computed from a task's arguments at addTask (a customer id, a user id): tasks of one key share a limit. */
 export type KeyFunction<A extends unknown[] = unknown[]> = (...args: A) => string;
@@ -139,18 +149,17 @@ function checkConcurrency(value: unknown): ConcurrencyOptions | undefined {
 function checkBackoff(value: unknown): Backoff | undefined {
   if (value === undefined) return undefined;
   if (value === null || typeof value !== 'object') fail(WHERE, 'backoff', "an object like { type: 'fixed', delay: 1000 }", value);
-  const { type, delay, ...rest } = value as Record<string, unknown>;
-  const extra = Object.keys(rest)[0];
-  if (extra !== undefined) invalid(`${WHERE}: unknown key "backoff.${extra}"; backoff takes "type" and "delay"`);
+  // Own properties only, as every option is read.
+  const { type, delay } = checkOptionsObject(`${WHERE}: option "backoff"`, value, ['type', 'delay']);
   if (type !== 'fixed' && type !== 'exponential') fail(WHERE, 'backoff.type', "'fixed' or 'exponential'", type);
   if (delay === undefined) fail(WHERE, 'backoff.delay', 'a whole number of milliseconds >= 0', delay);
-  return { type, delay: checkInteger(WHERE, 'backoff.delay', delay, { min: 0, fallback: 0, infinity: false }) };
+  return { type, delay: checkInteger(WHERE, 'backoff.delay', delay, { min: 0, fallback: 0, infinity: false, max: MAX_TIMER_MS }) };
 }
 
-/** The wait before attempt `attempt + 1`, after `attempt` failed attempts. */
+/** The wait before attempt `attempt + 1`, after `attempt` failed attempts (never above a timer's limit). */
 export function backoffDelay(backoff: Backoff | undefined, attempt: number): number {
   if (backoff === undefined) return 0;
-  return backoff.type === 'fixed' ? backoff.delay : Math.round(2 ** (attempt - 1) * backoff.delay);
+  return Math.min(backoff.type === 'fixed' ? backoff.delay : Math.round(2 ** (attempt - 1) * backoff.delay), MAX_TIMER_MS);
 }
 
 export function defineTask<A extends unknown[], R>(name: string, fn: (...args: A) => R, options?: TaskOptions<A>): DefinedTask<A, R> {

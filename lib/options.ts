@@ -87,7 +87,7 @@ export interface BackgroundTasksOptions {
    * within the runner's enqueue deadline), as if the route had called `flush()` before answering.
    */
   readonly handOff?: HandOff;
-  /** Refuse, at addTask, arguments that are not JSON-safe (always on with a queue runner). Default false. */
+  /** Refuse, at addTask, arguments a queue could not carry intact (always on with a queue runner). Default false. */
   readonly checkArgs?: boolean;
   /** Hand tasks to a queue instead of running them in this process (see express-background-tasks/bullmq). */
   readonly runner?: QueueRunner;
@@ -175,6 +175,18 @@ export function checkThreads(where: string, value: unknown): ThreadPool | undefi
   return pool as ThreadPool;
 }
 
+/** Why a promise cannot be a skip() answer, said when one is refused (at creation for an async function, else at its first call). */
+export const ASYNC_SKIP =
+  'option "skip" must return true or false synchronously: a promise would count as true and skip every task. ' +
+  'Decide from req and res as they are when the response finishes; do asynchronous checks inside the task instead';
+
+function checkSkip(value: unknown): SkipPredicate {
+  const skip = checkFunction<SkipPredicate>(WHERE, 'skip', value, { fallback: skipServerErrors });
+  // An async function always returns a promise: refused now, not at the first response.
+  if (Object.prototype.toString.call(skip) === '[object AsyncFunction]') throw new InvalidArgumentError(`${WHERE}: ${ASYNC_SKIP}`);
+  return skip;
+}
+
 const STATUS = `${WHERE} option "status"`;
 
 /** The `status` sub-options: their checks and defaults. */
@@ -197,7 +209,7 @@ function checkStatus(value: unknown): StatusSettings | undefined {
 /** Every option: its check and its default, in one place. */
 const OPTIONS: OptionTable<Settings> = {
   onError: (value) => checkFunction<ErrorHandler>(WHERE, 'onError', value, { fallback: logTaskError }),
-  skip: (value) => checkFunction<SkipPredicate>(WHERE, 'skip', value, { fallback: skipServerErrors }),
+  skip: checkSkip,
   stopOnError: (value) => checkBoolean(WHERE, 'stopOnError', value, { fallback: false }),
   timeout: (value) => checkTimeout(WHERE, 'timeout', value, { fallback: Number.POSITIVE_INFINITY }),
   concurrency: (value) => checkInteger(WHERE, 'concurrency', value, { min: 1, fallback: Number.POSITIVE_INFINITY, infinity: true }),
@@ -215,7 +227,8 @@ const OPTIONS: OptionTable<Settings> = {
 export function parseOptions(options: unknown): Settings {
   const settings = parseWithTable(WHERE, options, OPTIONS);
   if (settings.runner === undefined) return settings;
-  const given = (options as { maxQueued?: unknown }).maxQueued !== undefined;
-  // A queue stores arguments as JSON, so a queue runner always checks them.
+  // Given by the caller as an own property (an inherited one is no option, see check.ts).
+  const given = Object.hasOwn(options as object, 'maxQueued') && (options as { maxQueued?: unknown }).maxQueued !== undefined;
+  // A queue carries only what its encoding can (args-codec.ts), so a queue runner always checks the arguments.
   return { ...settings, checkArgs: true, maxQueued: given ? settings.maxQueued : MAX_QUEUED_WITH_RUNNER };
 }

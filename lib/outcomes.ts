@@ -1,7 +1,7 @@
 // Counting and reporting outcomes, for the middleware and the queue worker alike: counters, onError, the default line, deadlines.
 import { settlesWithin } from './deadline.js';
 import type { Where } from './place.js';
-import { debug, describeError, formatMs, pathOf, warn } from './report.js';
+import { causesOf, debug, describeError, escapeControls, formatMs, isError, printable, printablePath, warn } from './report.js';
 import type { Status, TaskRun } from './run-task.js';
 
 /** What onError learns about the task that failed (never its arguments). */
@@ -45,11 +45,15 @@ export interface Stats {
   readonly deduplicated: number;
 }
 
-/** The default onError: one line naming the task, its origin (and job) and the error; never its arguments or the query string. */
+/**
+ * The default onError: one line naming the task, its origin (and job) and the error, then the error's stack and its
+ * `cause` chain; never its arguments or the query string. Names are printed escaped; it never throws.
+ */
 export function logTaskError(error: unknown, info: ReportedInfo): void {
-  const attempts = info.attempts > 1 ? ` after ${info.attempts} attempts` : '';
-  const job = info.taskId === undefined ? '' : `job ${info.taskId}, from `;
-  warn(`task "${info.name}" (${job}${info.method} ${pathOf(info.url)}) failed${attempts}: ${describeError(error)}${stackOf(error)}`);
+  const attempts = typeof info.attempts === 'number' && info.attempts > 1 ? ` after ${info.attempts} attempts` : '';
+  const job = info.taskId === undefined ? '' : `job ${printable(info.taskId)}, from `;
+  const origin = `${job}${printable(info.method)} ${printablePath(info.url)}`;
+  warn(`task "${printable(info.name)}" (${origin}) failed${attempts}: ${describeError(error)}${stackOf(error)}${causesOf(error)}`);
 }
 
 /**
@@ -57,12 +61,12 @@ export function logTaskError(error: unknown, info: ReportedInfo): void {
  * line, left out), or '' when it has none. A stack holds code locations and the error's message, never arguments.
  */
 export function stackOf(error: unknown): string {
-  if (!(error instanceof Error)) return '';
   let stack: unknown;
   try {
+    if (!isError(error)) return '';
     stack = error.stack;
   } catch {
-    return ''; // a throwing getter (prepareStackTrace gone wrong): the first line is all there is
+    return ''; // a throwing getter (prepareStackTrace gone wrong), or a Proxy's trap: the first line is all there is
   }
   if (typeof stack !== 'string') return '';
   const lines = stack.split('\n');
@@ -71,7 +75,7 @@ export function stackOf(error: unknown): string {
   if (first === -1) first = lines.length;
   return lines
     .slice(first)
-    .map((line) => `\n    ${line.trim()}`)
+    .map((line) => `\n    ${escapeControls(line.trim())}`)
     .join('');
 }
 
@@ -114,7 +118,8 @@ export class Outcomes<I extends ReportedInfo> {
   #first: TaskRun | undefined;
   #last: TaskRun | undefined;
   #activeCount = 0;
-  #idleWaiters: Array<() => void> = [];
+  /** A Set, so that a drain that timed out takes its waiter off at once. */
+  #idleWaiters = new Set<() => void>();
 
   constructor(onError: ((error: unknown, info: I) => void) | undefined) {
     this.#onError = onError ?? logTaskError;
@@ -153,8 +158,9 @@ export class Outcomes<I extends ReportedInfo> {
     if (info === undefined) return;
     if (debug.enabled) {
       const outcome = said ?? (status === 'timedOut' ? 'timed out' : status);
-      const job = info.taskId === undefined ? '' : `job ${info.taskId}, `;
-      debug('task %s %s in %s (%s%s %s)', info.name, outcome, formatMs(performance.now() - started), job, info.method, pathOf(info.url));
+      const job = info.taskId === undefined ? '' : `job ${printable(info.taskId)}, `;
+      const took = formatMs(performance.now() - started);
+      debug('task %s %s in %s (%s%s %s)', printable(info.name), outcome, took, job, printable(info.method), printablePath(info.url));
     }
     if (status !== 'succeeded') this.#report(error, info);
   }
@@ -163,7 +169,7 @@ export class Outcomes<I extends ReportedInfo> {
   skip(fromQueue: boolean, name: string, where: string, why: string): void {
     if (fromQueue) this.queued--;
     this.skipped++;
-    if (debug.enabled) debug('task %s skipped (%s): %s', name, where, why);
+    if (debug.enabled) debug('task %s skipped (%s): %s', printable(name), printable(where), why);
     this.#checkIdle();
   }
 
@@ -223,20 +229,38 @@ export class Outcomes<I extends ReportedInfo> {
     return this.#activeCount;
   }
 
+  /**
+   * settleBy() on being idle: resolves true once nothing is queued or running, or false at the deadline (cancelling as
+   * settleBy does). A waiter that timed out is taken off the list, so that drains that timed out keep nothing while a
+   * task still runs.
+   */
+  idleBy(timeout: number, reason: (ms: number) => Error): Promise<boolean> {
+    if (this.pending === 0) return Promise.resolve(true);
+    let wake!: () => void;
+    const idle = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    this.#idleWaiters.add(wake);
+    return this.settleBy(idle, timeout, reason).then((drained) => {
+      if (!drained) this.#idleWaiters.delete(wake);
+      return drained;
+    });
+  }
+
   /** Resolves once nothing is queued or running, counting work added while it waits. */
   whenIdle(): Promise<void> {
     if (this.pending === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+    return new Promise((resolve) => this.#idleWaiters.add(resolve));
   }
 
   #checkIdle(): void {
-    if (this.pending !== 0 || this.#idleWaiters.length === 0) return;
+    if (this.pending !== 0 || this.#idleWaiters.size === 0) return;
     const waiters = this.#idleWaiters;
-    this.#idleWaiters = [];
+    this.#idleWaiters = new Set();
     for (const wake of waiters) wake();
   }
 }
 
 function handlerFailed(thrown: unknown, info: ReportedInfo): void {
-  warn(`onError threw while reporting task "${info.name}": ${describeError(thrown)}`);
+  warn(`onError threw while reporting task "${printable(info.name)}": ${describeError(thrown)}`);
 }

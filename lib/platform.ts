@@ -11,21 +11,30 @@ interface VercelContext {
   waitUntil?: (promise: Promise<unknown>) => void;
 }
 
-/** Vercel's waitUntil for the current request, when running there; undefined elsewhere (one property read). */
+/** Vercel's waitUntil for the current request, when running there; undefined elsewhere (one property read). May throw. */
 function vercelWaitUntil(): PlatformWaitUntil | undefined {
   const store = (globalThis as { [VERCEL_CONTEXT]?: { get?: () => VercelContext | undefined } })[VERCEL_CONTEXT];
   if (store === undefined) return undefined;
   const context = typeof store.get === 'function' ? store.get() : undefined;
-  if (typeof context?.waitUntil !== 'function') return undefined;
-  return (promise) => context.waitUntil?.(promise);
+  const waitUntil = context?.waitUntil;
+  if (typeof waitUntil !== 'function') return undefined;
+  return (promise) => waitUntil.call(context, promise);
 }
 
 /**
  * Tells the platform to wait until a list is done: with the `platformWaitUntil` option, or Vercel's own when it is
  * there (option undefined), or not at all (option false). Returns what to call once the list is done, if anything.
+ * Never throws: it runs in addTask after the task was counted, so a platform fault (a request context whose get()
+ * throws, a waitUntil that throws) is reported and the tasks run anyway.
  */
 export function holdPlatform(option: PlatformWaitUntil | false | undefined): (() => void) | undefined {
-  const waitUntil = option === undefined ? vercelWaitUntil() : option || undefined;
+  let waitUntil: PlatformWaitUntil | undefined;
+  try {
+    waitUntil = option === undefined ? vercelWaitUntil() : option || undefined;
+  } catch (error) {
+    warn(`Vercel's request context threw; the tasks run anyway, without waitUntil: ${describeError(error)}`);
+    return undefined;
+  }
   if (waitUntil === undefined) return undefined;
   let done!: () => void;
   const promise = new Promise<void>((resolve) => {

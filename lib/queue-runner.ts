@@ -2,7 +2,7 @@
 import type { TaskDefinition } from './define-task.js';
 import type { FoundRecord } from './task-record.js';
 
-/** One task as a queue receives it: a defineTask name, JSON-safe arguments, and its id. */
+/** One task as a queue receives it: a defineTask name, its arguments (checked to go through a queue intact, see args-codec.ts), and its id. */
 export interface QueuedTask {
   readonly definition: TaskDefinition;
   readonly args: readonly unknown[];

@@ -3,7 +3,7 @@ import { withDeadline } from './deadline.js';
 import { backoffDelay } from './define-task.js';
 import { TaskTimeoutError } from './errors.js';
 import { retryAfterOf } from './flow/retry-after.js';
-import { debug, describeError } from './report.js';
+import { debug, describeError, printable } from './report.js';
 import { type Origin, type Task, taskName } from './task.js';
 import { scopes, type TaskTraceContext, taskChannel, taskTraceContext, tracingTasks } from './tracing.js';
 
@@ -236,7 +236,14 @@ export class TaskRun {
     const wait = retryAfterOf(error) ?? backoffDelay(this.task.policy.backoff, this.attempts);
     if (debug.enabled) {
       const outcome = status === 'timedOut' ? 'timed out' : 'failed';
-      debug('task %s attempt %d %s (%s); retrying in %dms', taskName(this.task), this.attempts, outcome, describeError(error), wait);
+      debug(
+        'task %s attempt %d %s (%s); retrying in %dms',
+        printable(taskName(this.task)),
+        this.attempts,
+        outcome,
+        describeError(error),
+        wait,
+      );
     }
     if (wait > 0) this.#retryTimer = setTimeout(() => this.#next(), wait);
     else queueMicrotask(() => this.#next());

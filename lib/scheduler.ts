@@ -4,9 +4,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkArgs } from './args-check.js';
 import { invalid, parseDeadline } from './check.js';
 import { definitionOf, type TaskDefinition } from './define-task.js';
-import { BackgroundTasksFullError, DrainDeadlineError } from './errors.js';
+import { BackgroundTasksFullError, DrainDeadlineError, InvalidArgumentError } from './errors.js';
 import { type FlowControl, type FlowKeys, hashedKey } from './flow/flow-control.js';
-import type { OwnerOf, Settings, SkipRequest, SkipResponse } from './options.js';
+import { ASYNC_SKIP, type OwnerOf, type Settings, type SkipRequest, type SkipResponse } from './options.js';
 import { appendCallSite, Outcomes, type Stats, type TaskInfo } from './outcomes.js';
 import type { Where } from './place.js';
 import { holdPlatform } from './platform.js';
@@ -53,6 +53,11 @@ export class Scheduler implements RunOwner {
   #slotsInUse = 0;
   /** Lists waiting for a concurrency slot, in arrival order; a freed slot is handed straight to the first. */
   readonly #slotWaiters: Array<() => void> = [];
+  /**
+   * Tasks counted in `queued` whose response has not finished yet (a slow client still sending its body, say): they
+   * count against maxQueued only for their own list until then, so that slow clients cannot hold every slot.
+   */
+  #openTasks = 0;
   /** Aborted when drain() gives up: the queue runner then gives up the lists it holds, not yet stored. Made at the first hand-off. */
   #giveUp: AbortController | undefined;
   /** The task kinds holding debounced tasks now or before, for drain() to run them at once. */
@@ -134,11 +139,14 @@ export class Scheduler implements RunOwner {
   /**
    * Checks a new task and counts it as queued; throws (and the task is not accepted) when it is not fit to run
    * where it would run, or when maxQueued is reached. `context` is read only once the task is accepted.
+   * `openList` is how many tasks the list already holds while its response has not finished, or -1 once it has:
+   * maxQueued counts the tasks of finished responses, and an unfinished response's own tasks.
    */
   admit(
     fn: Task['fn'],
     args: readonly unknown[],
     context: () => AsyncResource | undefined,
+    openList: number,
     origin?: Origin,
     owner?: string,
     list?: OriginSource,
@@ -153,7 +161,7 @@ export class Scheduler implements RunOwner {
           `addTask(): task "${name}" must be made with defineTask(name, fn) when a queue runner is set, so that a worker can find it by name`,
         );
       }
-      if (settings.checkArgs) checkArgs(name, args, 'json');
+      if (settings.checkArgs) checkArgs(name, args, 'queue');
       policy.place.admit?.(name, args);
     }
     const flow = policy.flow;
@@ -162,10 +170,14 @@ export class Scheduler implements RunOwner {
       keys = flow.keysOf(args);
       if (keys.dedupe !== undefined && this.#deduplicated(flow, keys.dedupe, args, list)) return undefined;
     }
-    if (this.#outcomes.queued >= settings.maxQueued) throw new BackgroundTasksFullError(settings.maxQueued);
+    const waiting = this.#outcomes.queued - this.#openTasks;
+    if (waiting + Math.max(openList, 0) >= settings.maxQueued) throw new BackgroundTasksFullError(settings.maxQueued);
     this.#outcomes.queued++;
-    if (flow !== undefined) return this.#held(flow, keys as FlowKeys, this.#accepted(fn, args, context, origin, owner, policy), list);
-    return this.#accepted(fn, args, context, origin, owner, policy);
+    const accepted = this.#accepted(fn, args, context, origin, owner, policy);
+    const task = flow === undefined ? accepted : this.#held(flow, keys as FlowKeys, accepted, list);
+    // A task held apart from the list (debounced) waits like a finished response's: only the list's own count as open.
+    if (task !== undefined && openList >= 0) this.#openTasks++;
+    return task;
   }
 
   #accepted(
@@ -268,6 +280,11 @@ export class Scheduler implements RunOwner {
     return this.feed.active;
   }
 
+  /** A response finished with `count` tasks in its list: they now count against maxQueued like every waiting task. */
+  responseFinished(count: number): void {
+    this.#openTasks -= count;
+  }
+
   /** Tells the platform (if any) to wait for a list that starts now; returns what to call when the list is done. */
   holdPlatform(): (() => void) | undefined {
     return holdPlatform(this.#settings.platformWaitUntil);
@@ -276,10 +293,11 @@ export class Scheduler implements RunOwner {
   /** Why a finished response's tasks are skipped, or undefined to run them. A skip() that throws is reported, and the tasks run. */
   skipReason(req: IncomingMessage, res: ServerResponse): string | undefined {
     try {
-      if (this.#settings.skip(req as SkipRequest, res as SkipResponse)) return `skip() said so for status ${res.statusCode}`;
+      const said: unknown = this.#settings.skip(req as SkipRequest, res as SkipResponse);
+      if (said && !refusedAnswer(said)) return `skip() said so for status ${res.statusCode}`;
     } catch (error) {
       // Nothing added is dropped over a faulty predicate: report it, and run the tasks.
-      warn(`skip() threw; running the tasks anyway: ${describeError(error)}`);
+      warn(`skip() failed; running the tasks anyway: ${describeError(error)}`);
     }
     return undefined;
   }
@@ -544,11 +562,18 @@ export class Scheduler implements RunOwner {
       this.#giveUp = undefined;
       return error;
     };
-    return outcomes.settleBy(outcomes.whenIdle(), timeout, deadline).then((drained) => {
+    return outcomes.idleBy(timeout, deadline).then((drained) => {
       if (drained) debug('drain: done');
       return { drained, pending: drained ? 0 : left };
     });
   }
+}
+
+/** A promise from skip() is never taken for true: its tasks run, and it is reported as the InvalidArgumentError it is. */
+function refusedAnswer(said: unknown): boolean {
+  if (typeof (said as PromiseLike<unknown>).then !== 'function') return false;
+  Promise.resolve(said).catch(() => {}); // its own rejection is not ours to leave unhandled
+  throw new InvalidArgumentError(`backgroundTasks(): ${ASYNC_SKIP}`);
 }
 
 /** What the queue runner gets of a task: its definition and arguments, and for a dedupe key, BullMQ's deduplication (a hash, never the key). */

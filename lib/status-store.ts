@@ -3,7 +3,7 @@ import { UnknownTaskError } from './errors.js';
 import type { StatusSettings } from './options.js';
 import type { Where } from './place.js';
 import type { QueueRunner } from './queue-runner.js';
-import { warn } from './report.js';
+import { describeError, printable, warn } from './report.js';
 import { FINAL_STATES, type TaskEntry, type TaskObserver, type TaskState } from './task-events.js';
 import { errorSummary, type FoundRecord, formatRecord, type RecordFields, type TaskRecord, type TaskRecordError } from './task-record.js';
 
@@ -229,7 +229,7 @@ export class StatusStore implements TaskObserver {
       try {
         listener(found);
       } catch (error) {
-        warn(`a task status listener threw: ${error instanceof Error ? error.message : String(error)}`);
+        warn(`a task status listener threw: ${describeError(error)}`);
       }
     };
     // A queue's record is read again on each sign of change, one read at a time, the last sign always followed by a read.
@@ -251,7 +251,7 @@ export class StatusStore implements TaskObserver {
         },
         (error: unknown) => {
           reading = false;
-          warn(`could not read the status of task ${id} from the queue: ${error instanceof Error ? error.message : String(error)}`);
+          warn(`could not read the status of task ${printable(id)} from the queue: ${describeError(error)}`);
         },
       );
     };

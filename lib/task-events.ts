@@ -1,7 +1,7 @@
 // The life of each task as observers see it (status records, the dashboard, the test kit): entries and observers.
 import type { Where } from './place.js';
 import type { QueueRunner } from './queue-runner.js';
-import { describeError, warn } from './report.js';
+import { describeError, printable, warn } from './report.js';
 
 /** A task's state, in the counters' words. It only moves forward: queued, running, then one final state. */
 export type TaskState = 'queued' | 'running' | 'succeeded' | 'failed' | 'timedOut' | 'skipped';
@@ -119,7 +119,7 @@ function call(observer: TaskObserver, event: 'added' | 'changed', entry: TaskEnt
   try {
     observer[event]?.(entry);
   } catch (error) {
-    warn(`a task observer threw on "${event}" for task "${entry.name}": ${describeError(error)}`);
+    warn(`a task observer threw on "${event}" for task "${printable(entry.name)}": ${describeError(error)}`);
   }
 }
 

@@ -1,6 +1,6 @@
 // A task's status record as clients read it (TaskRecord), its error summary, and the checks on a kept result.
 import type { Where } from './place.js';
-import { warn } from './report.js';
+import { printable, warn } from './report.js';
 import type { TaskState } from './task-events.js';
 
 /** What a record says of a failed or timed-out task's error: its name and code; its message only with `exposeErrors`. */
@@ -123,7 +123,7 @@ export function keptResult(name: string, value: unknown): unknown {
 /** The value of a checked result (resultProblem()), or undefined after one line saying why it is not kept. */
 export function resultOf(name: string, checked: { json: string } | { why: string }): unknown {
   if ('why' in checked) {
-    warn(`task "${name}" is defined with { result: true }, but its result is not kept: ${checked.why}`);
+    warn(`task "${printable(name)}" is defined with { result: true }, but its result is not kept: ${checked.why}`);
     return undefined;
   }
   return JSON.parse(checked.json) as unknown;

@@ -46,7 +46,7 @@ describe('POST /signup (record mode)', () => {
     expect(mailer.sent).toEqual([]);
   });
 
-  test('a queue-runner app, without Redis: the tasks are recorded, and run through a JSON round trip', async () => {
+  test('a queue-runner app, without Redis: the tasks are recorded, and run through the queue encoding', async () => {
     // Record mode takes every list before it reaches the runner: this one is never called.
     const noRedis: QueueRunner = { enqueue: () => Promise.reject(new Error('no Redis in unit tests')) };
     const { app } = createApp({ runner: noRedis });

@@ -27,6 +27,8 @@ interface Consumer {
   readonly majors?: Readonly<Record<string, number>>;
   /** [what it proves, file to run with node, a line its output must contain]. */
   readonly runs: ReadonlyArray<readonly [string, string, string]>;
+  /** The oldest Node the fixture's dependencies support ([major, minor]); on an older Node it is skipped, saying why. */
+  readonly minNode?: readonly [number, number];
 }
 
 const consumers: readonly Consumer[] = [
@@ -79,6 +81,19 @@ const consumers: readonly Consumer[] = [
     compile: true,
     majors: { express: 4, '@types/express': 4 },
     runs: [['compiled output serves a request on Express 4 and runs its task', 'out/server.js', MARKER]],
+  },
+  {
+    // README "OpenTelemetry": the set of versions that install together on Node 20+ (SDK 2), with the in-memory exporter.
+    fixture: 'otel-sdk2',
+    compile: false,
+    runs: [['OpenTelemetry SDK 2 set installs together; in-memory spans of a task (README setup)', 'src/spans.js', 'in-memory spans:']],
+  },
+  {
+    // The same with the current SDK 3 set (api 1.10, @opentelemetry/sdk-trace), which needs Node 22.15+.
+    fixture: 'otel-sdk3',
+    compile: false,
+    minNode: [22, 15],
+    runs: [['OpenTelemetry SDK 3 set installs together; in-memory spans of a task (README setup)', 'src/spans.js', 'in-memory spans:']],
   },
   {
     // Worker-only: defineTask from the main entry and the worker's types from /bullmq, without @types/express.
@@ -147,7 +162,8 @@ function pinToLocal(packageJson: string): void {
   const manifest = readJson(packageJson);
   const dependencies = manifest.dependencies as Record<string, string>;
   for (const [name, range] of Object.entries(dependencies)) {
-    if (range.startsWith('file:')) continue;
+    // An exact version is what the fixture tests (a set of versions that install together): left as it is.
+    if (range.startsWith('file:') || /^\d+\.\d+\.\d+$/.test(range)) continue;
     const major = /\d+/.exec(range)?.[0];
     for (const local of [name, `${name}4`]) {
       const file = path.join(ROOT, 'node_modules', local, 'package.json');
@@ -211,7 +227,7 @@ beforeAll(() => {
     return pack;
   })();
   // Every consumer installs at once; each test waits only for the one it checks.
-  for (const { fixture } of consumers) void install(fixture);
+  for (const { fixture, minNode } of consumers) if (supported(minNode)) void install(fixture);
 });
 
 afterAll(async () => {
@@ -241,7 +257,20 @@ test('the tarball holds the built package and its documents, and nothing else (n
   expect(files).toContain('package/dist/bullmq/index.js');
 });
 
-describe.each(consumers)('consumer $fixture', ({ fixture, compile: typed, absent = [], majors = {}, runs }) => {
+/** Whether this Node is at least `minNode` ([major, minor]). */
+function supported(minNode: readonly [number, number] | undefined): boolean {
+  if (minNode === undefined) return true;
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  return major > minNode[0] || (major === minNode[0] && minor >= minNode[1]);
+}
+
+const runnable = consumers.filter(({ minNode }) => supported(minNode));
+const tooOld = consumers.filter(({ minNode }) => !supported(minNode));
+for (const { fixture, minNode } of tooOld) {
+  test.skip(`consumer ${fixture} (skipped: needs Node ${minNode?.join('.')}+, this is ${process.versions.node})`, () => {});
+}
+
+describe.each(runnable)('consumer $fixture', ({ fixture, compile: typed, absent = [], majors = {}, runs }) => {
   test('npm install of the tarball and its dependencies', async () => {
     expectSuccess('npm install', await install(fixture));
     const modules = path.join(work, fixture, 'node_modules');

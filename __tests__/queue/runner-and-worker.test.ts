@@ -53,7 +53,7 @@ describeWithRedis('BullMQ runner and worker', () => {
     expect(job?.name).toBe('sendEmail');
     expect(job?.id).toMatch(UUID);
     expect(job?.data).toEqual({
-      v: 1,
+      v: 2,
       id: job?.id,
       args: ['ada@example.com', { urgent: true }],
       enqueuedAt: expect.any(Number),

@@ -238,7 +238,7 @@ describe('recordTasks()', () => {
     await expect(tasks.runAll({ backoff: 'no' } as never)).rejects.toThrow('runAll(): option "backoff" must be true or false');
   });
 
-  test('a queue-runner middleware: nothing reaches the queue (no Redis), arguments go through JSON, taskId() is set', async () => {
+  test('a queue-runner middleware: nothing reaches the queue (no Redis), arguments go through the queue encoding, taskId() is set', async () => {
     const ids: Array<string | undefined> = [];
     const received: unknown[] = [];
     const charge = defineTask('charge', (order: Record<string, unknown>) => {
@@ -248,7 +248,7 @@ describe('recordTasks()', () => {
     const { app, bg } = appWith({ runner: unreachableQueue }, (req, res) => {
       const order: Record<string, unknown> = { id: String(req.query.id) };
       res.locals.background.addTask(charge, order);
-      // Changed after addTask's check: the queue stores the list when the response has finished, as JSON.
+      // Changed after addTask's check: the queue stores the list when the response has finished.
       order.placedAt = new Date(0);
       res.send('ok');
     });
@@ -258,16 +258,17 @@ describe('recordTasks()', () => {
     expect(added).toMatchObject({ name: 'charge', where: 'queue', state: 'recorded' });
     expect(added?.args).toEqual([{ id: 'o-1', placedAt: new Date(0) }]);
     await tasks.runAll();
-    // What a worker would get from Redis: the Date is a string there.
-    expect(received).toEqual([{ id: 'o-1', placedAt: '1970-01-01T00:00:00.000Z' }]);
+    // What a worker would get from Redis: a copy, the Date still a Date (the queue's encoding keeps it).
+    expect(received).toEqual([{ id: 'o-1', placedAt: new Date(0) }]);
+    expect(received[0]).not.toBe(added?.args[0]);
     expect(ids).toEqual([added?.id]);
     expect(bg.stats()).toMatchObject({ succeeded: 1, queued: 0 });
   });
 
-  test('a queue-runner middleware still refuses, at addTask, an argument that is not JSON-safe (the request fails)', async () => {
+  test('a queue-runner middleware still refuses, at addTask, an argument a queue cannot carry (the request fails)', async () => {
     const remind = defineTask('remind', (_when: unknown) => {});
     const { app } = appWith({ runner: unreachableQueue }, (_req, res) => {
-      res.locals.background.addTask(remind, new Date(0));
+      res.locals.background.addTask(remind, { onDone: () => {} });
       res.send('ok');
     });
     const tasks = record();
@@ -276,20 +277,21 @@ describe('recordTasks()', () => {
     expect(tasks.added()).toEqual([]);
   });
 
-  test('what JSON cannot write fails the queue task in runAll(), reported to onError, as the hand-off would fail', async () => {
+  test('what the queue encoding cannot write fails the queue task in runAll(), reported to onError, as the hand-off would fail', async () => {
     const ship = defineTask('ship', (_parcel: unknown) => {});
     const { onError, failures } = collectErrors();
     const { app } = appWith({ runner: unreachableQueue, onError }, (_req, res) => {
       const parcel: Record<string, unknown> = { to: 'ada' };
       res.locals.background.addTask(ship, parcel);
-      parcel.weight = 10n; // after addTask's check: JSON.stringify throws at the hand-off
+      parcel.onArrive = () => 'secret source'; // after addTask's check: the encoding refuses it at the hand-off
       res.send('ok');
     });
     const tasks = record();
     await request(app).post('/').expect(200);
     const [ran] = await tasks.runAll();
     expect(ran).toMatchObject({ name: 'ship', state: 'failed', where: 'queue', attempts: 1 });
-    expect((ran?.error as Error).message).toMatch(/BigInt/);
+    expect((ran?.error as Error).message).toMatch(/^args\[0\] cannot go through a queue/);
+    expect((ran?.error as Error).message).not.toContain('secret source');
     expect(failures.map((failure) => [failure.info.name, failure.info.where])).toEqual([['ship', 'queue']]);
   });
 

@@ -56,12 +56,14 @@ describe('runTask()', () => {
     expect(outcome.error).toBeInstanceOf(TaskTimeoutError);
   });
 
-  test('refuses a plain function and arguments that are not JSON-safe, naming runTask()', () => {
+  test('refuses a plain function and arguments a queue cannot carry, naming runTask()', () => {
     expect(() => runTask((() => {}) as never)).toThrow(InvalidArgumentError);
     expect(() => runTask((() => {}) as never)).toThrow(
       'runTask(definition, ...args): argument "definition" must be a task made with defineTask',
     );
     const remind = defineTask('remind', (_when: unknown) => {});
-    expect(() => runTask(remind, new Date(0))).toThrow('runTask(): task "remind": args[0] is a Date instance, which is not JSON-safe');
+    expect(() => runTask(remind, { onDone: () => {} })).toThrow(
+      'runTask(): task "remind": args[0].<key 0> is a function, which is not able to go through a queue intact',
+    );
   });
 });

@@ -261,7 +261,7 @@ describe('thread tasks refused at addTask', () => {
     );
     expect(withCallback.thrown).toBeInstanceOf(TypeError);
     expect((withCallback.thrown as Error).message).toMatch(
-      /^addTask\(\): task "receives": args\[1\]\.onDone is a function, which is not able to cross to a worker thread intact/,
+      /^addTask\(\): task "receives": args\[1\]\.<key 0> is a function, which is not able to cross to a worker thread intact/,
     );
     class Point {
       x = 1;

@@ -68,6 +68,10 @@ backgroundTasks({ onError: 'console.error' });
 backgroundTasks({ onError: (error: Error) => console.error(error.message) });
 // @ts-expect-error: skip returns a boolean
 backgroundTasks({ skip: () => 'no' });
+// @ts-expect-error: skip answers synchronously; a promise would count as true (refused at run time too)
+backgroundTasks({ skip: async () => false });
+// @ts-expect-error: options are a plain object, not a Map
+backgroundTasks(new Map([['maxQueued', 1]]));
 // @ts-expect-error: a runner needs enqueue()
 backgroundTasks({ runner: {} });
 // @ts-expect-error: a runner's enqueue returns a promise

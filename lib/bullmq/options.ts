@@ -7,6 +7,7 @@ import {
   checkTimeout,
   fail,
   invalid,
+  MAX_TIMER_MS,
   type OptionTable,
   parseWithTable,
   received,
@@ -180,8 +181,10 @@ const WORKER_OPTIONS: OptionTable<WorkerSettings> = {
   onError: (value) => checkFunction<WorkerErrorHandler | undefined>(WORKER, 'onError', value, { fallback: undefined }),
   prefix: (value) => checkPrefix(WORKER, value),
   threads: (value) => checkThreads(WORKER, value),
-  lockDuration: (value) => checkInteger(WORKER, 'lockDuration', value, { min: MIN_LOCK_MS, fallback: 30_000, infinity: false }),
-  stalledInterval: (value) => checkInteger(WORKER, 'stalledInterval', value, { min: MIN_LOCK_MS, fallback: 30_000, infinity: false }),
+  lockDuration: (value) =>
+    checkInteger(WORKER, 'lockDuration', value, { min: MIN_LOCK_MS, fallback: 30_000, infinity: false, max: MAX_TIMER_MS }),
+  stalledInterval: (value) =>
+    checkInteger(WORKER, 'stalledInterval', value, { min: MIN_LOCK_MS, fallback: 30_000, infinity: false, max: MAX_TIMER_MS }),
 };
 
 export function parseWorkerOptions(options: unknown): WorkerSettings {

@@ -1,5 +1,5 @@
 // runWorker(): runs a queue's jobs with the tasks given, each attempt through run-task (BullMQ does the retries), reporting outcomes.
-import { DelayedError, Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { DelayedError, Job, type JobJson, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { parseDeadline } from '../check.js';
 import { settlesWithin } from '../deadline.js';
 import { definitionOf } from '../define-task.js';
@@ -7,7 +7,7 @@ import { CloseDeadlineError, InvalidArgumentError, TaskTimeoutError } from '../e
 import { retryAfterOf } from '../flow/retry-after.js';
 import { Outcomes } from '../outcomes.js';
 import { Policies } from '../policy.js';
-import { asError, debug, describeError, warn } from '../report.js';
+import { asError, debug, describeError, printable, warn } from '../report.js';
 import { type RunOwner, type Status, TaskRun } from '../run-task.js';
 import type { DrainOptions, DrainResult } from '../scheduler.js';
 import { type Origin, type Task, taskName } from '../task.js';
@@ -15,7 +15,7 @@ import { errorSummary, keptResult } from '../task-record.js';
 import { PROGRESS_WINDOW_MS, Throttle } from '../throttle.js';
 import { clusterAdvice } from './cluster-advice.js';
 import { bullmqConnection, releaseConnection } from './connection.js';
-import { LIST_JOB_NAME, type ListJobData, readListJobData, readTaskJobData, type TaskJobData, traceparentOf } from './job-data.js';
+import { LIST_JOB_NAME, type ListJob, originOfJob, readListJobData, readTaskJobData, type TaskJob, UNREADABLE_JSON } from './job-data.js';
 import { QueueLimits, type SlotLease } from './limits.js';
 import { parseWorkerOptions, type RunWorkerOptions, type WorkerSettings, type WorkerTaskInfo } from './options.js';
 import type { JobProgress } from './records.js';
@@ -80,6 +80,24 @@ const FORCE_STOP_BOUND_MS = 300;
 /** close({ timeout }) resolves at most this many ms after its timeout (README states it). */
 export const CLOSE_OVERRUN_MS = HANDBACK_GRACE_MS + FORCE_STOP_BOUND_MS;
 
+/**
+ * BullMQ's Worker, except that a job whose stored data is not valid JSON is still delivered (with UNREADABLE_JSON as
+ * its data), so that it fails once with a clear report. BullMQ would throw while taking it, leave it active, and
+ * move it back to waiting once its lock expired, for ever, reported as connection trouble.
+ */
+class TaskBullmqWorker extends Worker {
+  protected override createJob(data: JobJson, jobId: string): Job {
+    try {
+      return super.createJob(data, jobId);
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw error;
+      const job = super.createJob({ ...data, data: '{}' }, jobId);
+      job.data = UNREADABLE_JSON;
+      return job;
+    }
+  }
+}
+
 class QueueWorker implements TaskWorker, RunOwner {
   readonly worker: Worker;
   readonly #settings: WorkerSettings;
@@ -116,7 +134,7 @@ class QueueWorker implements TaskWorker, RunOwner {
     });
     const connection = bullmqConnection(settings.connection);
     this.#releaseConnection = () => releaseConnection(connection);
-    this.worker = new Worker(settings.queueName, (job, token) => this.#process(job, token), {
+    this.worker = new TaskBullmqWorker(settings.queueName, (job, token) => this.#process(job, token), {
       connection,
       concurrency: settings.concurrency,
       lockDuration: settings.lockDuration,
@@ -131,22 +149,44 @@ class QueueWorker implements TaskWorker, RunOwner {
       prefix: settings.prefix,
       leaseMs: settings.lockDuration,
     });
-    this.worker.on('error', (error) => this.#connectionTrouble(error));
+    this.worker.on('error', (error) => this.#guard(() => this.#connectionTrouble(error)));
     this.worker.on('active', (job) => {
       this.#lastLogged = '';
-      if (debug.enabled) debug('task %s (job %s) attempt %d started', job.name, job.id, job.attemptsMade + 1);
+      if (debug.enabled)
+        this.#guard(() => debug('task %s (job %s) attempt %d started', printable(job.name), printable(job.id), job.attemptsMade + 1));
     });
     // A list job's tasks are counted one by one as they run (#processList), not the job.
-    this.worker.on('completed', (job) => {
-      if (job.name !== LIST_JOB_NAME) this.#record(job, 'succeeded', undefined);
-    });
-    this.worker.on('failed', (job, error) => this.#failedAttempt(job, error));
+    this.worker.on('completed', (job) =>
+      this.#guard(() => {
+        if (job.name !== LIST_JOB_NAME) this.#record(job, 'succeeded', undefined);
+      }),
+    );
+    this.worker.on('failed', (job, error) => this.#guard(() => this.#failedAttempt(job, error)));
+  }
+
+  /**
+   * Runs a listener's work so that it never throws: an EventEmitter stops at a throwing listener, and the app's own
+   * listeners of the same event would not run. Reporting is built not to throw; this is the last guard.
+   */
+  #guard(work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      try {
+        warn(`internal error in a worker event listener, please report it: ${describeError(error)}`);
+      } catch {
+        // nothing left to tell it with
+      }
+    }
   }
 
   async #process(job: Job, token: string | undefined): Promise<unknown> {
     if (job.name === LIST_JOB_NAME) return this.#processList(job, token);
     const data = readTaskJobData(job.data);
-    if (typeof data === 'string') throw new UnrecoverableError(`Job ${job.id} of task "${job.name}" cannot be run: ${data}`);
+    if (typeof data === 'string') {
+      // UnrecoverableError: failed once, never retried (the data will not get better).
+      throw new UnrecoverableError(`Job ${printable(job.id)} of task "${printable(job.name)}" cannot be run: ${data}`);
+    }
     await this.#waitForEarlierPart(job, data, token);
     const fn = this.#task(job.name);
     if (typeof fn === 'string') throw new UnrecoverableError(fn);
@@ -203,12 +243,12 @@ class QueueWorker implements TaskWorker, RunOwner {
    * A job whose list's earlier part (stored by flush()) has not finished goes back to the queue, delayed, without
    * using an attempt: it runs once that part's last job has finished (or is gone: finished and removed).
    */
-  async #waitForEarlierPart(job: Job, data: TaskJobData, token: string | undefined): Promise<void> {
+  async #waitForEarlierPart(job: Job, data: TaskJob, token: string | undefined): Promise<void> {
     if (typeof data.after !== 'string' || token === undefined || (typeof job.progress === 'number' && job.progress > 0)) return;
     const earlier = await Job.fromId(this.worker, data.after);
     if (earlier === undefined || typeof earlier.finishedOn === 'number') return;
     const wait = Math.min(AFTER_WAIT_MAX_MS, Math.max(AFTER_WAIT_MIN_MS, (Date.now() - data.enqueuedAt) / 10));
-    if (debug.enabled) debug('task %s (job %s) waits %dms for the earlier part of its list', job.name, job.id, wait);
+    if (debug.enabled) debug('task %s (job %s) waits %dms for the earlier part of its list', printable(job.name), printable(job.id), wait);
     await job.moveToDelayed(Date.now() + wait, token);
     throw new DelayedError();
   }
@@ -217,9 +257,9 @@ class QueueWorker implements TaskWorker, RunOwner {
   #task(name: string): Task['fn'] | string {
     const fn = this.#settings.tasks.get(name);
     if (fn !== undefined) return fn;
-    const known = [...this.#settings.tasks.keys()].map((known) => `"${known}"`).join(', ');
+    const known = [...this.#settings.tasks.keys()].map((known) => `"${printable(known)}"`).join(', ');
     return (
-      `Unknown task "${name}" in queue "${this.#settings.queueName}": this worker runs only ${known}; ` +
+      `Unknown task "${printable(name)}" in queue "${printable(this.#settings.queueName)}": this worker runs only ${known}; ` +
       'start it with the defineTask() of that name in its tasks option'
     );
   }
@@ -254,15 +294,15 @@ class QueueWorker implements TaskWorker, RunOwner {
    */
   async #processList(job: Job, token: string | undefined): Promise<null> {
     const data = readListJobData(job.data);
-    if (typeof data === 'string') throw new UnrecoverableError(`List job ${job.id} cannot be run: ${data}`);
+    if (typeof data === 'string') throw new UnrecoverableError(`List job ${printable(job.id)} cannot be run: ${data}`);
     await this.#waitForEarlierPart(job, data, token);
     const origin = originOf(data);
     const outcomes = this.#outcomes;
     let skipReason: string | undefined;
     for (let i = typeof job.progress === 'number' ? job.progress : 0; i < data.tasks.length; i++) {
-      const entry = data.tasks[i] as ListJobData['tasks'][number];
+      const entry = data.tasks[i] as ListJob['tasks'][number];
       if (skipReason !== undefined) {
-        outcomes.skip(false, entry.name, `job ${job.id} task ${i + 1}`, skipReason);
+        outcomes.skip(false, entry.name, `job ${printable(job.id)} task ${i + 1}`, skipReason);
         continue;
       }
       const fn = this.#task(entry.name);
@@ -295,7 +335,7 @@ class QueueWorker implements TaskWorker, RunOwner {
     return null;
   }
 
-  #listInfo(entry: ListJobData['tasks'][number], data: ListJobData, attempts: number): WorkerTaskInfo {
+  #listInfo(entry: ListJob['tasks'][number], data: ListJob, attempts: number): WorkerTaskInfo {
     return {
       name: entry.name,
       taskId: entry.id,
@@ -320,12 +360,12 @@ class QueueWorker implements TaskWorker, RunOwner {
   }
 
   #info(job: Job): WorkerTaskInfo {
-    const data = readTaskJobData(job.data);
+    const { id, method, path } = originOfJob(job.data);
     return {
       name: job.name,
-      taskId: typeof data === 'string' ? String(job.id) : data.id,
-      method: typeof data === 'string' ? '' : data.method,
-      url: typeof data === 'string' ? '' : data.path,
+      taskId: id ?? String(job.id),
+      method,
+      url: path,
       attempts: job.attemptsMade,
       queueName: this.#settings.queueName,
       where: 'queue',
@@ -334,19 +374,19 @@ class QueueWorker implements TaskWorker, RunOwner {
 
   #failedAttempt(job: Job | undefined, error: Error): void {
     if (job === undefined) {
-      debug('queue %s: a job failed: %s', this.#settings.queueName, describeError(error));
+      debug('queue %s: a job failed: %s', printable(this.#settings.queueName), describeError(error));
       return;
     }
     if (job.deferredFailure !== undefined) {
-      this.#outcomes.skip(false, job.name, `job ${job.id}`, 'an earlier task of its list failed and stopOnError is set');
+      this.#outcomes.skip(false, job.name, `job ${printable(job.id)}`, 'an earlier task of its list failed and stopOnError is set');
       return;
     }
     if (typeof job.finishedOn !== 'number') {
       if (debug.enabled) {
         debug(
           'task %s (job %s) attempt %d failed (%s); BullMQ retries it in %dms',
-          job.name,
-          job.id,
+          printable(job.name),
+          printable(job.id),
           job.attemptsMade,
           describeError(error),
           job.delay,
@@ -514,8 +554,8 @@ function errorOf(error: unknown): { name: string; code?: string } {
   return code === undefined ? { name } : { name, code };
 }
 
-function originOf(data: TaskJobData): Origin {
-  const traceparent = traceparentOf(data);
+function originOf(data: TaskJob): Origin {
+  const { traceparent } = data;
   return traceparent === undefined ? { method: data.method, url: data.path } : { method: data.method, url: data.path, traceparent };
 }
 

@@ -1,11 +1,15 @@
-// What a task's arguments go through on their way to where the task would run: a queue's JSON round trip, a thread's structured clone.
+// What a task's arguments go through on their way to where the task would run: a queue's encoding, a thread's structured clone.
+import { decodeArgs, encodeArgs } from '../args-codec.js';
 
 /**
- * The arguments as a queue worker reads them: stored as JSON (checked JSON-safe at addTask), read back. What JSON
- * changes (an array hole becomes null, -0 becomes 0) changes here too, and what it cannot write throws here.
+ * The arguments as a queue worker reads them: encoded as the runner stores them in the job's data (args-codec.ts,
+ * checked at addTask), through the JSON BullMQ keeps job data in, and decoded as the worker does. What a queue cannot
+ * carry throws here.
  */
 export function throughQueue(args: readonly unknown[]): unknown[] {
-  return JSON.parse(JSON.stringify(args)) as unknown[];
+  const decoded = decodeArgs(JSON.parse(JSON.stringify(encodeArgs(args))));
+  if (typeof decoded === 'string') throw new TypeError(`the arguments could not be read back: ${decoded}`);
+  return decoded;
 }
 
 /**

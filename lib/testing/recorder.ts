@@ -64,7 +64,7 @@ export interface TaskRecorder extends Disposable {
   /**
    * Runs every recorded task not yet run, each response's list in order, through the middleware's real pipeline
    * (retries, backoff, timeout, stopOnError, taskSignal(), taskId(), taskProgress(), onError, counters), after the
-   * crossing the real place would make: a JSON round trip for a queue, a structured clone for a thread (run here,
+   * crossing the real place would make: the queue's encoding (args-codec.ts) for a queue, a structured clone for a thread (run here,
    * on this thread). Resolves with the tasks it ran or skipped, in their final states.
    */
   runAll(options?: RunAllOptions): Promise<RecordedTask[]>;
@@ -199,7 +199,7 @@ class Recorder implements TaskRecorder, ListRecorder {
     try {
       args = where === 'queue' ? throughQueue(task.args) : where === 'thread' ? throughThread(task.args) : task.args;
     } catch (error) {
-      // What production would refuse on the way (JSON.stringify, structuredClone) fails the task the same way.
+      // What production would refuse on the way (the queue's encoding, structuredClone) fails the task the same way.
       fn = () => {
         throw error;
       };

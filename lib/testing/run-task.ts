@@ -1,4 +1,4 @@
-// runTask(): one defineTask task run as a queue worker would run its job (JSON round trip, retries, timeout, taskId()), without Redis.
+// runTask(): one defineTask task run as a queue worker would run its job (the queue's encoding, retries, timeout, taskId()), without Redis.
 import { checkArgs } from '../args-check.js';
 import { invalid, received } from '../check.js';
 import { type DefinedTask, definitionOf } from '../define-task.js';
@@ -34,18 +34,18 @@ const owner: RunOwner = {
 };
 
 /**
- * Runs one defineTask task as a queue worker would run its job, without Redis: the arguments through a JSON round
- * trip (refused first if they are not JSON-safe, as addTask refuses them for a queue), the definition's retries with
+ * Runs one defineTask task as a queue worker would run its job, without Redis: the arguments through the queue's
+ * encoding (refused first if a queue could not carry them, as addTask refuses them), the definition's retries with
  * their backoff, its timeout and signal, one taskId() for every attempt, taskProgress(). Resolves with the outcome;
  * never rejects for the task's own failure.
- * @throws TypeError when `definition` is not a defineTask() task, or an argument is not JSON-safe
+ * @throws TypeError when `definition` is not a defineTask() task, or a queue could not carry an argument
  */
 export function runTask<A extends unknown[], R>(definition: DefinedTask<A, R>, ...args: A): Promise<TaskResult<Awaited<R>>> {
   const parsed = definitionOf(definition);
   if (typeof definition !== 'function' || parsed === undefined) {
     invalid(`${WHERE}: argument "definition" must be a task made with defineTask(name, fn); received ${received(definition)}`);
   }
-  checkArgs(parsed.name, args, 'json', 'runTask()');
+  checkArgs(parsed.name, args, 'queue', 'runTask()');
   // The pipeline keeps the last attempt's value when the policy asks for it: here it always does.
   const policy = { ...policies.ofDefinition(parsed), result: true };
   // attemptsBefore: a queue worker's task (traces say 'queue').
