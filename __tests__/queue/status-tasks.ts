@@ -45,3 +45,18 @@ export const busyLoop = defineTask(
   },
   { result: true },
 );
+
+/** A quick task with a result: the list status tests fill their lists with it. */
+export const square = defineTask('square', (n: number) => n * n, { result: true });
+
+/** Fails on its first attempt and succeeds on its second (the list status tests count its attempts). */
+let flaky = 0;
+export const flakyOnce = defineTask(
+  'flakyOnce',
+  () => {
+    flaky++;
+    if (flaky % 2 === 1) throw new Error('first try');
+    return 'second try';
+  },
+  { retries: 1, result: true },
+);

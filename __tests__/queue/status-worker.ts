@@ -1,11 +1,11 @@
 // Child-process fixture: a BullMQ worker for the status tests' tasks (REDIS_URL, QUEUE_NAME), speaking JSON lines on stdout.
 import { runWorker } from '../../lib/bullmq/index.js';
-import { broken, letGo, report, stuck } from './status-tasks.js';
+import { broken, flakyOnce, letGo, report, square, stuck } from './status-tasks.js';
 
 const worker = runWorker({
   connection: process.env.REDIS_URL as string,
   queueName: process.env.QUEUE_NAME as string,
-  tasks: [report, broken, stuck],
+  tasks: [report, broken, stuck, square, flakyOnce],
   concurrency: 4,
   onError: () => {}, // the test reads the records
 });

@@ -388,3 +388,18 @@ export function producerClient(connection: Connection, timeoutMs: number): Produ
   const forced: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: retryDelay };
   return typeof connection === 'string' ? new Redis(connection, { ...base, ...forced }) : new Redis({ ...base, ...connection, ...forced });
 }
+
+/**
+ * A worker's own client for commands of its own (the limits' scripts, list tasks' status records): one server
+ * (directly or through Sentinel) or a cluster (such keys share the queue's hash tag, so that a script's or a pipeline's
+ * keys are in one slot). A command is tried again once after a reconnect.
+ */
+export function commandClient(connection: Connection): Redis | Cluster {
+  if (isCluster(connection)) {
+    const { cluster, redisOptions, ...options } = connection;
+    return new Cluster([...cluster], { ...options, redisOptions: { ...redisOptions, maxRetriesPerRequest: 1 } });
+  }
+  return typeof connection === 'string'
+    ? new Redis(connection, { maxRetriesPerRequest: 1 })
+    : new Redis({ ...connection, maxRetriesPerRequest: 1 });
+}

@@ -1,9 +1,9 @@
 // rateLimit and concurrency across every worker of a queue: a sliding window and leased slots per key in Redis, checked before a job runs.
 import { DelayedError, type Job } from 'bullmq';
-import { Cluster, Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { TaskDefinition } from '../define-task.js';
 import { hashedKey, keysOf } from '../flow/flow-control.js';
-import { type Connection, isCluster } from './connection.js';
+import { type Connection, commandClient } from './connection.js';
 
 /**
  * The sliding window of one rate key, with its waiting jobs in order. KEYS: starts (zset: start time), waiting (zset:
@@ -78,20 +78,6 @@ end
 return 1
 `;
 
-/**
- * The limits' own client: one server (directly or through Sentinel) or a cluster (a key's window and slots share the
- * queue's hash tag, so that each script's keys are in one slot). A command is tried again once after a reconnect.
- */
-function openClient(connection: Connection): Redis | Cluster {
-  if (isCluster(connection)) {
-    const { cluster, redisOptions, ...options } = connection;
-    return new Cluster([...cluster], { ...options, redisOptions: { ...redisOptions, maxRetriesPerRequest: 1 } });
-  }
-  return typeof connection === 'string'
-    ? new Redis(connection, { maxRetriesPerRequest: 1 })
-    : new Redis({ ...connection, maxRetriesPerRequest: 1 });
-}
-
 /** How long a job waiting for a slot of its key waits before it asks again (nobody tells it when a slot frees). */
 export const SLOT_POLL_MS = 100;
 
@@ -135,7 +121,7 @@ export class QueueLimits {
 
   #redis(): LimitClient {
     if (this.#client === undefined) {
-      const client = openClient(this.#settings.connection);
+      const client = commandClient(this.#settings.connection);
       client.on('error', () => {}); // a failing command fails the job's attempt, which BullMQ retries
       client.defineCommand('ebtRate', { numberOfKeys: 4, lua: RATE_SCRIPT });
       client.defineCommand('ebtSlot', { numberOfKeys: 1, lua: SLOT_SCRIPT });

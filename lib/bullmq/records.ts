@@ -17,11 +17,13 @@ export interface JobProgress {
   readonly error?: { readonly name: string; readonly code?: string };
 }
 
-/** The job's progress as the worker stored it (anything else a job's progress holds is ignored). */
-function progressOf(job: Job): JobProgress {
-  const progress = job.progress as unknown;
-  if (progress === null || typeof progress !== 'object') return {};
-  const { progress: value, message, error } = progress as Record<string, unknown>;
+/**
+ * What a worker stored as progress (a job's progress, or a list task's outcome, which holds the same fields), read
+ * safely: anything else it holds is ignored.
+ */
+export function progressOf(stored: unknown): JobProgress {
+  if (stored === null || typeof stored !== 'object') return {};
+  const { progress: value, message, error } = stored as Record<string, unknown>;
   const out: { progress?: number; message?: string; error?: JobProgress['error'] } = {};
   if (typeof value === 'number' && value >= 0 && value <= 1) out.progress = value;
   if (typeof message === 'string') out.message = message;
@@ -54,34 +56,70 @@ function stateOf(state: JobState | 'unknown', job: Job, error: JobProgress['erro
   }
 }
 
-/** A task's record from its BullMQ job, or undefined when the queue has no such job. */
-export async function readRecord(queue: Queue, id: string): Promise<QueueRecord | undefined> {
-  const [job, state] = await Promise.all([queue.getJob(id), queue.getJobState(id)]);
-  if (job === undefined || state === 'unknown') return undefined;
-  const { progress, message, error } = progressOf(job);
-  const recordState = stateOf(state, job, error);
+/** What a task's record is made of, wherever the worker stored it: the task's own job, or its list job (list-records.ts). */
+export interface StoredTask {
+  readonly id: string;
+  readonly name: string;
+  readonly state: TaskState;
+  readonly attempts: number;
+  /** The task's last taskProgress(), and its error's name and code. */
+  readonly progress: JobProgress;
+  /** The error's message (BullMQ's failedReason), shown only with exposeErrors. */
+  readonly reason: string | undefined;
+  /** The return value of a `result: true` task (null or undefined: none). */
+  readonly result: unknown;
+  readonly addedAt: number;
+  readonly startedAt: number | undefined;
+  readonly finishedAt: number | undefined;
+  readonly owner: string | undefined;
+}
+
+/** A stored task's record: the one place where what a worker stored becomes a record. */
+export function queueRecord(task: StoredTask): QueueRecord {
+  const { state } = task;
+  const { progress, message, error } = task.progress;
   let failure: TaskRecordError | undefined;
-  if (recordState === 'failed' || recordState === 'timedOut') {
-    failure = { ...(error ?? { name: 'Error' }), ...(job.failedReason ? { message: job.failedReason } : {}) };
+  if (state === 'failed' || state === 'timedOut') {
+    failure = { ...(error ?? { name: 'Error' }), ...(task.reason ? { message: task.reason } : {}) };
   }
   const record = formatRecord(
     {
-      id,
-      name: job.name,
-      state: recordState,
-      attempts: Math.max(job.attemptsStarted ?? 0, job.attemptsMade),
+      id: task.id,
+      name: task.name,
+      state,
+      attempts: task.attempts,
       progress,
       message,
-      result: recordState === 'succeeded' && job.returnvalue !== null ? job.returnvalue : undefined,
+      result: state === 'succeeded' && task.result !== null ? task.result : undefined,
       error: failure,
-      addedAt: job.timestamp,
-      startedAt: job.processedOn ?? undefined,
-      finishedAt: recordState === 'queued' || recordState === 'running' ? undefined : (job.finishedOn ?? undefined),
+      addedAt: task.addedAt,
+      startedAt: task.startedAt,
+      finishedAt: state === 'queued' || state === 'running' ? undefined : task.finishedAt,
       where: 'queue',
     },
     true,
   );
-  return { record, owner: ownerOf(job.data) };
+  return { record, owner: task.owner };
+}
+
+/** A task's record from its BullMQ job, or undefined when the queue has no such job. */
+export async function readRecord(queue: Queue, id: string): Promise<QueueRecord | undefined> {
+  const [job, state] = await Promise.all([queue.getJob(id), queue.getJobState(id)]);
+  if (job === undefined || state === 'unknown') return undefined;
+  const progress = progressOf(job.progress);
+  return queueRecord({
+    id,
+    name: job.name,
+    state: stateOf(state, job, progress.error),
+    attempts: Math.max(job.attemptsStarted ?? 0, job.attemptsMade),
+    progress,
+    reason: job.failedReason || undefined,
+    result: job.returnvalue,
+    addedAt: job.timestamp,
+    startedAt: job.processedOn ?? undefined,
+    finishedAt: job.finishedOn ?? undefined,
+    owner: ownerOf(job.data),
+  });
 }
 
 /** The QueueEvents that tell a job's changes. */

@@ -3,10 +3,12 @@ import { type FlowJob, FlowProducer, Queue } from 'bullmq';
 import { settlesWithin, withDeadline } from '../deadline.js';
 import { EnqueueError } from '../errors.js';
 import type { EnqueueOptions, FailedQueueJob, QueuedTask, QueueJobCounts, QueueRecord, QueueRunner } from '../queue-runner.js';
-import { debug, describeError, warn } from '../report.js';
+import { debug, describeError, printable, warn } from '../report.js';
 import { clusterAdvice } from './cluster-advice.js';
 import { type ProducerClient, producerClient, retryDelay } from './connection.js';
 import { chain } from './flow.js';
+import { LIST_JOB_NAME } from './job-data.js';
+import { ListIndex, listJobOf, readListRecord } from './list-records.js';
 import { type BullmqRunnerOptions, parseRunnerOptions, type RunnerSettings } from './options.js';
 import { JobWatcher, readRecord } from './records.js';
 import { isConnectionFailure, noAnswerError } from './redis-failure.js';
@@ -68,6 +70,8 @@ const BATCH = 1000;
 interface Pending {
   /** Built once, job ids included, and sent as is on every try. */
   readonly flow: FlowJob;
+  /** A list job's status index (status records on), written with it on every try. */
+  readonly index: ListIndex | undefined;
   readonly names: readonly string[];
   readonly signal: AbortSignal | undefined;
   /** Resolves with the id of the list's last job (for a later part's `after`). */
@@ -142,14 +146,33 @@ class BullmqQueueRunner implements BullmqRunner {
     this.#watcher = new JobWatcher(settings.queueName, settings.connection, settings.prefix);
   }
 
-  /** A stored task's status record, read from its job by any process sharing the queue (the status option). */
-  record(id: string): Promise<QueueRecord | undefined> {
-    return readRecord(this.#queue, id);
+  /**
+   * A stored task's status record, read from its job by any process sharing the queue (the status option); for a
+   * task of a long list stored as one job, from that job and the outcomes its worker stored (list-records.ts).
+   */
+  async record(id: string): Promise<QueueRecord | undefined> {
+    return (await readRecord(this.#queue, id)) ?? readListRecord(this.#client, this.#queue, id);
   }
 
-  /** Calls `changed` on each event of the task's job (and once the watch is ready), until the returned function is called. */
+  /**
+   * Calls `changed` on each event of the task's job, or of its list job (and once the watch is ready), until the
+   * returned function is called.
+   */
   watch(id: string, changed: () => void): () => void {
-    return this.#watcher.watch(id, changed);
+    const stopTask = this.#watcher.watch(id, changed);
+    let stopList: (() => void) | undefined;
+    let stopped = false;
+    listJobOf(this.#client, this.#queue, id).then(
+      (listJob) => {
+        if (listJob !== undefined && !stopped) stopList = this.#watcher.watch(listJob, changed);
+      },
+      (error: unknown) => debug('queue %s: task %s: list index not read: %s', this.queueName, printable(id), describeError(error)),
+    );
+    return () => {
+      stopped = true;
+      stopTask();
+      stopList?.();
+    };
   }
 
   stats(): RunnerStats {
@@ -195,8 +218,14 @@ class BullmqQueueRunner implements BullmqRunner {
     if (this.#closing !== undefined) return Promise.reject(this.#error(tasks.length, 'the runner is closed', undefined));
     if (tasks.length === 0) return Promise.resolve(undefined);
     return new Promise<string>((resolve, reject) => {
+      const flow = chain(tasks, options, this.#settings);
       const entry: Pending = {
-        flow: chain(tasks, options, this.#settings),
+        flow,
+        // Its tasks have no job of their own: an index finds each one's record in its list job.
+        index:
+          flow.name === LIST_JOB_NAME && options.keepFor !== undefined
+            ? new ListIndex(flow.opts?.jobId as string, tasks, options.keepFor)
+            : undefined,
         names: tasks.map((task) => task.definition.name),
         signal: options.signal,
         resolve,
@@ -330,7 +359,8 @@ class BullmqQueueRunner implements BullmqRunner {
     const again = entry.tries++ > 0;
     const store = async (): Promise<void> => {
       if (flow.children === undefined) {
-        await this.#queue.add(flow.name, flow.data, flow.opts);
+        // Sent together (one write with auto-pipelining); a resend writes both again, each idempotent.
+        await Promise.all([entry.index?.write(this.#client, this.#queue), this.#queue.add(flow.name, flow.data, flow.opts)]);
         return;
       }
       if (again && (await this.#client.exists(this.#queue.toKey(flow.opts?.jobId as string))) === 1) return;

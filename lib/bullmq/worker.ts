@@ -17,6 +17,7 @@ import { clusterAdvice } from './cluster-advice.js';
 import { bullmqConnection, releaseConnection } from './connection.js';
 import { LIST_JOB_NAME, type ListJob, originOfJob, readListJobData, readTaskJobData, type TaskJob, UNREADABLE_JSON } from './job-data.js';
 import { QueueLimits, type SlotLease } from './limits.js';
+import { ListRecords, type ListTaskRecord } from './list-records.js';
 import { parseWorkerOptions, type RunWorkerOptions, type WorkerSettings, type WorkerTaskInfo } from './options.js';
 import type { JobProgress } from './records.js';
 
@@ -113,6 +114,10 @@ class QueueWorker implements TaskWorker, RunOwner {
   #closing: Promise<WorkerCloseResult> | undefined;
   /** The job of each task running here, for its taskProgress() (stored with job.updateProgress, throttled). */
   readonly #jobs = new Map<Task, ProgressWriter>();
+  /** The status record of each task of a list job running here (when its list has records), for its retries. */
+  readonly #listTasks = new Map<Task, ListTaskRecord>();
+  /** Writes list jobs' task outcomes (a Redis connection opened at the first list job). */
+  readonly #listRecords: ListRecords;
   /** Reads the queue's job counts for drain(); made at its first call, closed with the worker. */
   #counts: Queue | undefined;
 
@@ -149,6 +154,7 @@ class QueueWorker implements TaskWorker, RunOwner {
       prefix: settings.prefix,
       leaseMs: settings.lockDuration,
     });
+    this.#listRecords = new ListRecords(settings.connection, this.worker);
     this.worker.on('error', (error) => this.#guard(() => this.#connectionTrouble(error)));
     this.worker.on('active', (job) => {
       this.#lastLogged = '';
@@ -212,7 +218,7 @@ class QueueWorker implements TaskWorker, RunOwner {
     // attemptsBefore: BullMQ counts the attempts (retries and redeliveries), so that traces number them as it does.
     const task: Task = { fn, args: data.args, context: undefined, policy, id: data.id, attemptsBefore: job.attemptsMade };
     // Its taskProgress() is stored as the job's progress (a task of a list job has no job of its own: not stored).
-    const writer = new ProgressWriter(job);
+    const writer = ProgressWriter.ofJob(job);
     this.#jobs.set(task, writer);
     let run: TaskRun;
     try {
@@ -298,6 +304,11 @@ class QueueWorker implements TaskWorker, RunOwner {
     await this.#waitForEarlierPart(job, data, token);
     const origin = originOf(data);
     const outcomes = this.#outcomes;
+    // With status records on (the runner stored an index with the list), each task's outcome is stored as it goes.
+    const records = await this.#listRecords.open(
+      job,
+      data.tasks.map((task) => task.id),
+    );
     let skipReason: string | undefined;
     for (let i = typeof job.progress === 'number' ? job.progress : 0; i < data.tasks.length; i++) {
       const entry = data.tasks[i] as ListJob['tasks'][number];
@@ -315,10 +326,26 @@ class QueueWorker implements TaskWorker, RunOwner {
         outcomes.stopped(1);
         status = 'failed';
         error = new UnrecoverableError(fn);
+        await records?.never(i, { state: status, attempts, startedAt: Date.now(), error: errorOf(error), reason: fn });
       } else {
         const policy = this.#listPolicies.ofDefinition(definitionOf(fn)!, entry.timeout ?? Number.POSITIVE_INFINITY);
-        const run = await this.#run({ fn, args: entry.args, context: undefined, policy, id: entry.id }, origin);
+        const task: Task = { fn, args: entry.args, context: undefined, policy, id: entry.id };
+        const record = records?.task(i);
+        // Its taskProgress() and retries go to its record, as a task job's go to its job.
+        const writer = record === undefined ? undefined : new ProgressWriter((stored) => record.progressed(stored));
+        if (record !== undefined && writer !== undefined) {
+          this.#jobs.set(task, writer);
+          this.#listTasks.set(task, record);
+        }
+        let run: TaskRun;
+        try {
+          run = await this.#run(task, origin);
+        } finally {
+          this.#jobs.delete(task);
+          this.#listTasks.delete(task);
+        }
         if (run.cancelled && token !== undefined) {
+          await writer?.flush();
           await job.updateProgress(i); // resumes with this task
           await job.moveToWait(token);
           throw new WaitingError();
@@ -326,12 +353,25 @@ class QueueWorker implements TaskWorker, RunOwner {
         status = run.status as Status;
         error = run.error;
         attempts = run.attempts;
+        if (record !== undefined) {
+          await writer?.flush(status === 'succeeded' ? undefined : error);
+          const result = status === 'succeeded' && policy.result ? keptResult(taskName(task), run.value) : undefined;
+          await record.finish(
+            status === 'succeeded'
+              ? { state: status, attempts, ...(result === undefined ? {} : { result }) }
+              : { state: status, attempts, reason: errorSummary(error).message ?? '' },
+          );
+        }
       }
       const info = status !== 'succeeded' || debug.enabled ? this.#listInfo(entry, data, attempts) : undefined;
       outcomes.record(status, error, info, started);
-      if (status !== 'succeeded' && data.stopOnError) skipReason = 'an earlier task of its list failed and stopOnError is set';
+      if (status !== 'succeeded' && data.stopOnError) {
+        skipReason = 'an earlier task of its list failed and stopOnError is set';
+        await records?.skipped(i + 1, data.tasks.length);
+      }
       await job.updateProgress(i + 1);
     }
+    await records?.finished();
     return null;
   }
 
@@ -345,6 +385,11 @@ class QueueWorker implements TaskWorker, RunOwner {
       queueName: this.#settings.queueName,
       where: 'queue',
     };
+  }
+
+  /** @internal A task of a list job starts another attempt: its record says so (a task job's attempts are BullMQ's). */
+  taskRetried(run: TaskRun): void {
+    this.#listTasks.get(run.task)?.retried(run.attempts);
   }
 
   /** @internal A job's attempt that went asynchronous has settled. */
@@ -493,11 +538,11 @@ class QueueWorker implements TaskWorker, RunOwner {
       return new CloseDeadlineError(ms);
     };
     if (await this.#outcomes.settleBy(closed, timeout, deadline)) {
-      await settlesWithin(this.#limits.close(), FORCE_STOP_BOUND_MS);
+      await settlesWithin(Promise.all([this.#limits.close(), this.#listRecords.close()]), FORCE_STOP_BOUND_MS);
       return { drained: true, abandoned: 0 };
     }
     if (!(await settlesWithin(closed, HANDBACK_GRACE_MS))) await settlesWithin(this.#forceStop(), FORCE_STOP_BOUND_MS);
-    await settlesWithin(this.#limits.close(), FORCE_STOP_BOUND_MS);
+    await settlesWithin(Promise.all([this.#limits.close(), this.#listRecords.close()]), FORCE_STOP_BOUND_MS);
     debug('queue %s: worker closed at its deadline; %d jobs abandoned', this.#settings.queueName, abandoned);
     return { drained: false, abandoned };
   }
@@ -520,13 +565,23 @@ class QueueWorker implements TaskWorker, RunOwner {
 
 /** A job's progress as status records read it: the task's last taskProgress(), written throttled, the last value always. */
 class ProgressWriter {
-  readonly #job: Job;
+  /** Where it goes: the job's progress, or a list task's outcome (list-records.ts); never rejects. */
+  readonly #store: (stored: JobProgress) => Promise<unknown>;
   readonly #throttle = new Throttle(PROGRESS_WINDOW_MS, () => this.#write());
   #progress: { progress?: number; message?: string } = {};
-  #writing: Promise<void> = Promise.resolve();
+  #writing: Promise<unknown> = Promise.resolve();
 
-  constructor(job: Job) {
-    this.#job = job;
+  constructor(store: (stored: JobProgress) => Promise<unknown>) {
+    this.#store = store;
+  }
+
+  /** A job's progress as its own task's record. */
+  static ofJob(job: Job): ProgressWriter {
+    return new ProgressWriter((stored) =>
+      job
+        .updateProgress(stored)
+        .catch((failure: unknown) => debug('job %s: progress not stored: %s', printable(job.id), describeError(failure))),
+    );
   }
 
   set(progress: number, message: string | undefined): void {
@@ -536,14 +591,12 @@ class ProgressWriter {
 
   #write(error?: unknown): void {
     const stored: JobProgress = error === undefined ? this.#progress : { ...this.#progress, error: errorOf(error) };
-    const job = this.#job;
-    this.#writing = this.#writing.then(() =>
-      job.updateProgress(stored).catch((failure: unknown) => debug('job %s: progress not stored: %s', job.id, describeError(failure))),
-    );
+    const store = this.#store;
+    this.#writing = this.#writing.then(() => store(stored));
   }
 
   /** Writes what is still unwritten (and, for a failed attempt, its error's name and code), and waits for the writes. */
-  flush(error?: unknown): Promise<void> {
+  flush(error?: unknown): Promise<unknown> {
     if (this.#throttle.stop() || error !== undefined) this.#write(error);
     return this.#writing;
   }
