@@ -4,7 +4,7 @@ import { Cluster } from 'ioredis';
 import request from 'supertest';
 import { bullmqRunner, runWorker } from '../../lib/bullmq/index.js';
 import { EnqueueError } from '../../lib/errors.js';
-import { defineTask } from '../../lib/index.js';
+import { defineTask, type TaskHandle } from '../../lib/index.js';
 import { appWith, captureDebug, collectErrors, deferred, settled } from '../helpers.js';
 import { RedisCluster } from './redis-cluster.js';
 import type { RedisProcess } from './redis-process.js';
@@ -72,6 +72,24 @@ describeWithRedis('BullMQ runner and worker on a Redis Cluster', () => {
     expect(worker.stats()).toMatchObject({ succeeded: 150, failed: 0 });
     // Nothing left that could still run (each chain's root is kept a while, finished, for idempotent resends).
     expect(await queue.getJobCounts(...RUNNABLE)).toEqual(Object.fromEntries(RUNNABLE.map((state) => [state, 0])));
+  });
+
+  test('status records of a list of 150 tasks stored as one job: its index and outcomes share the queue slot', async () => {
+    const queueName = uniqueQueueName('cluster-list');
+    const connection = { cluster: cluster.startNodes };
+    const runner = closer.add(bullmqRunner({ connection, queueName }));
+    const double = defineTask('double', (n: number) => n * 2, { result: true });
+    const handles: TaskHandle[] = [];
+    const { app, bg } = appWith({ runner, status: true }, (_req, res) => {
+      for (let i = 0; i < 150; i++) handles.push(res.locals.background.addTask(double, i));
+      res.sendStatus(202);
+    });
+    await request(app).post('/').expect(202);
+    await settled(bg);
+    expect(await handles[60]!.status()).toMatchObject({ state: 'queued', attempts: 0 });
+    closer.add(runWorker({ connection, queueName, tasks: [double] }));
+    expect(await handles[149]!.settled()).toMatchObject({ state: 'succeeded', result: 298 });
+    expect(await handles[60]!.status()).toMatchObject({ state: 'succeeded', attempts: 1, result: 120 });
   });
 
   test('a master killed (SIGKILL) and restarted mid-run: every accepted task runs or is reported as given up, none disappears', async () => {

@@ -151,7 +151,8 @@ describeWithRedis('task status of a long list stored as one job', () => {
     const queueName = uniqueQueueName('status-list-skip');
     redis.closer.add(runWorker({ connection: redis.server.url, queueName, tasks: [square, broken], onError: () => {} }));
     const a = webApp(redis.closer.add(bullmqRunner({ connection: redis.server.url, queueName })), { stopOnError: true, failAt: 1 });
-    const b = webApp(redis.closer.add(bullmqRunner({ connection: redis.server.url, queueName })));
+    const runnerB = redis.closer.add(bullmqRunner({ connection: redis.server.url, queueName }));
+    const b = webApp(runnerB);
     const { body } = await request(a.app).post('/many').set('x-user', 'ada').expect(202);
     const settled = await Promise.all([0, 1, 2, LENGTH - 1].map((i) => a.handles[i]!.settled()));
     const next = settled[2];
@@ -160,6 +161,9 @@ describeWithRedis('task status of a long list stored as one job', () => {
     expect(next).not.toHaveProperty('startedAt');
     const read = await request(b.app).get(`/tasks/${body.ids[MIDDLE]}`).set('x-user', 'ada').expect(200);
     expect(read.body).toMatchObject({ name: 'report', state: 'skipped' });
+    // The runner's record keeps the error's message (the middleware shows it only with exposeErrors).
+    expect((await runnerB.record(body.ids[1]))?.record.error).toEqual({ name: 'Error', code: 'E_BROKEN', message: 'secret internals' });
+    expect((await runnerB.record(body.ids[1]))?.owner).toBe('ada');
     await a.bg.drain();
   }, 30_000);
 
