@@ -4,6 +4,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { QueuedTask, QueueRecord } from '../queue-runner.js';
 import { debug, describeError, printable } from '../report.js';
 import type { TaskState } from '../task-events.js';
+import { PROGRESS_WINDOW_MS } from '../throttle.js';
 import { type Connection, commandClient } from './connection.js';
 import { type JobProgress, progressOf, queueRecord } from './records.js';
 
@@ -280,21 +281,29 @@ export class ListOutcomes {
   }
 }
 
-/** One running task of a list job: its outcome so far, written in order (its start, retries, progress, then its end). */
+/**
+ * One running task of a list job: its outcome so far, written in order (its start, retries, progress, then its end).
+ * Its start is written once it has run for PROGRESS_WINDOW_MS, unless it says something sooner: a short task goes from
+ * queued to its end in one write (measured: a list of trivial tasks ran 3.5 times slower with a write at each start).
+ */
 export class ListTaskRecord {
   readonly #outcomes: ListOutcomes;
   readonly #place: number;
   #outcome: ListTaskOutcome;
   #writing: Promise<void> = Promise.resolve();
+  #start: NodeJS.Timeout | undefined;
 
   constructor(outcomes: ListOutcomes, place: number) {
     this.#outcomes = outcomes;
     this.#place = place;
     this.#outcome = { state: 'running', attempts: 1, startedAt: Date.now() };
-    this.#write();
+    this.#start = setTimeout(() => this.#write(), PROGRESS_WINDOW_MS);
+    this.#start.unref();
   }
 
   #write(): Promise<void> {
+    clearTimeout(this.#start);
+    this.#start = undefined;
     const outcome = this.#outcome;
     this.#writing = this.#writing.then(() => this.#outcomes.write(this.#place, outcome));
     return this.#writing;

@@ -217,7 +217,7 @@ class QueueWorker implements TaskWorker, RunOwner {
     }
     // attemptsBefore: BullMQ counts the attempts (retries and redeliveries), so that traces number them as it does.
     const task: Task = { fn, args: data.args, context: undefined, policy, id: data.id, attemptsBefore: job.attemptsMade };
-    // Its taskProgress() is stored as the job's progress (a task of a list job has no job of its own: not stored).
+    // Its taskProgress() is stored as the job's progress (a task of a list job: in its list's records, #processList).
     const writer = ProgressWriter.ofJob(job);
     this.#jobs.set(task, writer);
     let run: TaskRun;
@@ -332,7 +332,7 @@ class QueueWorker implements TaskWorker, RunOwner {
         const task: Task = { fn, args: entry.args, context: undefined, policy, id: entry.id };
         const record = records?.task(i);
         // Its taskProgress() and retries go to its record, as a task job's go to its job.
-        const writer = record === undefined ? undefined : new ProgressWriter((stored) => record.progressed(stored));
+        const writer = record && new ProgressWriter((stored) => record.progressed(stored));
         if (record !== undefined && writer !== undefined) {
           this.#jobs.set(task, writer);
           this.#listTasks.set(task, record);
@@ -354,13 +354,16 @@ class QueueWorker implements TaskWorker, RunOwner {
         error = run.error;
         attempts = run.attempts;
         if (record !== undefined) {
+          // The error's name and code through the progress writer, as for a task job; its message and the result here.
           await writer?.flush(status === 'succeeded' ? undefined : error);
           const result = status === 'succeeded' && policy.result ? keptResult(taskName(task), run.value) : undefined;
-          await record.finish(
-            status === 'succeeded'
-              ? { state: status, attempts, ...(result === undefined ? {} : { result }) }
-              : { state: status, attempts, reason: errorSummary(error).message ?? '' },
-          );
+          const reason = status === 'succeeded' ? undefined : errorSummary(error).message;
+          await record.finish({
+            state: status,
+            attempts,
+            ...(result === undefined ? {} : { result }),
+            ...(reason === undefined ? {} : { reason }),
+          });
         }
       }
       const info = status !== 'succeeded' || debug.enabled ? this.#listInfo(entry, data, attempts) : undefined;
