@@ -167,6 +167,23 @@ describeWithRedis('task status of a long list stored as one job', () => {
     await a.bg.drain();
   }, 30_000);
 
+  test('a list job that fails as a whole (its data unreadable) leaves its tasks failed with its reason', async () => {
+    const queueName = uniqueQueueName('status-list-broken');
+    const runner = redis.closer.add(bullmqRunner({ connection: redis.server.url, queueName }));
+    const a = webApp(runner);
+    const { body } = await request(a.app).post('/many').set('x-user', 'ada').expect(202);
+    await a.bg.drain();
+    const redisClient = client();
+    const listJob = JSON.parse((await redisClient.get(indexKey(queueName, body.ids[0])))!).j as string;
+    await redisClient.hset(`bull:${queueName}:${listJob}`, 'data', JSON.stringify({ v: 99 }));
+    const worker = redis.closer.add(runWorker({ connection: redis.server.url, queueName, tasks: [square], onError: () => {} }));
+    const [first, last] = await Promise.all([0, LENGTH - 1].map((i) => a.handles[i]!.settled()));
+    expect(first).toMatchObject({ state: 'failed', attempts: 0, error: { name: 'Error' }, finishedAt: expect.any(String) });
+    expect(last).toMatchObject({ state: 'failed' });
+    expect((await runner.record(body.ids[0]))?.record.error?.message).toContain('format version 99');
+    await worker.drain();
+  }, 30_000);
+
   test('without the status option, a list job stores no index and no outcomes', async () => {
     const queueName = uniqueQueueName('status-list-off');
     // This worker does not know "report": that task fails at once rather than waiting for a "go".

@@ -146,9 +146,9 @@ const time = (value: unknown): number | undefined => (typeof value === 'number' 
 export async function readListRecord(client: Client, queue: Queue, taskId: string): Promise<QueueRecord | undefined> {
   const entry = await indexOf(client, queue, taskId);
   if (entry === undefined) return undefined;
-  const [jobState, [timestamp, failedReason], stored] = await Promise.all([
+  const [jobState, [timestamp, finishedOn, failedReason], stored] = await Promise.all([
     queue.getJobState(entry.j),
-    client.hmget(queue.toKey(entry.j), 'timestamp', 'failedReason'),
+    client.hmget(queue.toKey(entry.j), 'timestamp', 'finishedOn', 'failedReason'),
     client.hget(outcomesKey(queue, entry.j), String(entry.i)),
   ]);
   if (jobState === 'unknown') return undefined;
@@ -160,7 +160,7 @@ export async function readListRecord(client: Client, queue: Queue, taskId: strin
   if (ended && (state === 'queued' || state === 'running')) {
     state = jobState === 'failed' ? 'failed' : 'skipped';
     reason = failedReason ?? undefined;
-    finishedAt = undefined;
+    finishedAt = Number(finishedOn) || undefined;
   }
   return queueRecord({
     id: taskId,
