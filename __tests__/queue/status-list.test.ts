@@ -9,6 +9,7 @@ import { type BullmqRunner, bullmqRunner, runWorker } from '../../lib/bullmq/ind
 import { backgroundTasks, type SkipRequest, type TaskHandle, type TaskRecord, taskStatusRouter } from '../../lib/index.js';
 import { Child, close, killChildren, listen, loadExpress, ROOT } from '../helpers.js';
 import { SseClient } from '../status-support.js';
+import { RedisProcess } from './redis-process.js';
 import { broken, flakyOnce, report, square, stuck } from './status-tasks.js';
 import { describeWithRedis, uniqueQueueName, useRedis } from './support.js';
 
@@ -182,6 +183,27 @@ describeWithRedis('task status of a long list stored as one job', () => {
     expect(last).toMatchObject({ state: 'failed' });
     expect((await runner.record(body.ids[0]))?.record.error?.message).toContain('format version 99');
     await worker.drain();
+  }, 30_000);
+
+  test('held in memory while Redis is down, a list reads queued; once resent, its index is stored and B reads it', async () => {
+    const late = await RedisProcess.create();
+    redis.closer.add({ close: () => late.stop() });
+    const queueName = uniqueQueueName('status-list-late');
+    const warn = jest.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const a = webApp(redis.closer.add(bullmqRunner({ connection: late.url, queueName })));
+      const { body } = await request(a.app).post('/many').set('x-user', 'ada').expect(202);
+      expect(await a.handles[MIDDLE]!.status()).toMatchObject({ state: 'queued', attempts: 0 });
+      await late.start();
+      await a.bg.drain();
+      const b = webApp(redis.closer.add(bullmqRunner({ connection: late.url, queueName })));
+      const read = await request(b.app).get(`/tasks/${body.ids[MIDDLE]}`).set('x-user', 'ada').expect(200);
+      expect(read.body).toMatchObject({ name: 'report', state: 'queued', attempts: 0 });
+      redis.closer.add(runWorker({ connection: late.url, queueName, tasks: [square], onError: () => {} }));
+      expect(await a.handles[LENGTH - 1]!.settled()).toMatchObject({ state: 'succeeded', result: (LENGTH - 1) ** 2 });
+    } finally {
+      warn.mockRestore();
+    }
   }, 30_000);
 
   test('without the status option, a list job stores no index and no outcomes', async () => {
