@@ -17,7 +17,7 @@ import { type RunOwner, type Status, TaskRun } from './run-task.js';
 import { StatusStore } from './status-store.js';
 import { newTaskId, ORIGIN, type Origin, type OriginSource, type Task, taskIdOf, taskName } from './task.js';
 import { captureContext } from './task-context.js';
-import { type TaskEntry, TaskFeed, type TaskState } from './task-events.js';
+import { newEntry, type TaskEntry, TaskFeed, type TaskState } from './task-events.js';
 import { Handle } from './task-handle.js';
 import { keptResult } from './task-record.js';
 import { PROGRESS_WINDOW_MS, Throttle } from './throttle.js';
@@ -191,25 +191,14 @@ export class Scheduler implements RunOwner {
     const settings = this.#settings;
     if (origin === undefined) return { fn, args, context: context(), policy, id: undefined, entry: undefined };
     const id = newTaskId();
-    const entry: TaskEntry = {
+    const entry = newEntry({
       id,
       name: policy.name ?? (fn.name || 'anonymous'),
       where: settings.runner === undefined ? policy.place.where : 'queue',
       method: origin.method,
       path: pathOf(origin.url),
       owner,
-      state: 'queued',
-      attempts: 0,
-      progress: undefined,
-      message: undefined,
-      result: undefined,
-      error: undefined,
-      addedAt: Date.now(),
-      startedAt: undefined,
-      finishedAt: undefined,
-      stored: false,
-      abort: undefined,
-    };
+    });
     this.feed.added(entry);
     return { fn, args, context: context(), policy, id, entry };
   }

@@ -1,7 +1,9 @@
 // taskStatusRouter(): GET /:id answers a task's status record, GET /:id/events streams it (Server-Sent Events); owner checks. No Express import.
+
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkBoolean, checkFunction, checkTimeout, invalid, type OptionTable, parseWithTable, received } from './check.js';
 import type { SkipRequest } from './options.js';
+import { SSE_HEARTBEAT, sseEvent, startEventStream } from './sse.js';
 import { type StatusStore, statusOf } from './status-store.js';
 import { FINAL_STATES, feedOf } from './task-events.js';
 import type { FoundRecord, TaskRecord } from './task-record.js';
@@ -160,7 +162,7 @@ function stream(
     const data = JSON.stringify(found.record);
     if (data !== last) {
       last = data;
-      res.write(`event: status\ndata: ${data}\n\n`);
+      res.write(sseEvent('status', data));
     }
     if (FINAL_STATES.has(found.record.state)) {
       finish();
@@ -168,15 +170,8 @@ function stream(
     }
   };
   const start = (found: FoundRecord): void => {
-    res.writeHead(200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-store, no-transform',
-      Connection: 'keep-alive',
-      // Tells nginx not to buffer the stream.
-      'X-Accel-Buffering': 'no',
-    });
-    res.flushHeaders();
-    heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
+    startEventStream(res);
+    heartbeat = setInterval(() => res.write(SSE_HEARTBEAT), heartbeatMs);
     heartbeat.unref();
     send(found);
   };

@@ -48,6 +48,27 @@ export interface TaskEntry {
   abort: ((reason?: unknown) => void) | undefined;
 }
 
+/** A new task's entry: queued, nothing run yet. The one place an entry is made. */
+export function newEntry(
+  fields: Pick<TaskEntry, 'id' | 'name' | 'where' | 'method' | 'path' | 'owner'>,
+  state: TaskState = 'queued',
+): TaskEntry {
+  return {
+    ...fields,
+    state,
+    attempts: 0,
+    progress: undefined,
+    message: undefined,
+    result: undefined,
+    error: undefined,
+    addedAt: Date.now(),
+    startedAt: undefined,
+    finishedAt: undefined,
+    stored: false,
+    abort: undefined,
+  };
+}
+
 /** Told about every task of the middlewares it observes. Calls are synchronous and must not throw (a throw is reported). */
 export interface TaskObserver {
   /** A task was accepted by addTask (state 'queued'). */

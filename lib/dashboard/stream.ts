@@ -1,5 +1,6 @@
 // The page's live feed: Server-Sent Events, one stream per open page, each change sent at most twice a second.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sseEvent, startEventStream } from '../sse.js';
 
 export const STREAM_LIMITS = {
   /** Open streams (pages) at once; one more is answered 503. */
@@ -37,13 +38,7 @@ export class Streams {
   /** Starts a page's stream; false (nothing written) when too many are open. */
   open(req: IncomingMessage, res: ServerResponse): boolean {
     if (this.#clients.size >= STREAM_LIMITS.streams) return false;
-    res.writeHead(200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-store',
-      'X-Accel-Buffering': 'no', // nginx: pass each event on as it comes
-      'X-Content-Type-Options': 'nosniff',
-    });
-    res.flushHeaders();
+    startEventStream(res);
     this.#clients.add(res);
     req.socket.setNoDelay(true);
     const closed = (): void => {
@@ -55,7 +50,7 @@ export class Streams {
       this.#refresh = setInterval(() => this.#send(), STREAM_LIMITS.refreshMs).unref();
       this.#hooks.first();
     }
-    res.write(`retry: 3000\nevent: snapshot\ndata: ${this.#hooks.snapshot()}\n\n`);
+    res.write(sseEvent('snapshot', this.#hooks.snapshot(), 3000));
     return true;
   }
 
@@ -69,7 +64,7 @@ export class Streams {
     clearTimeout(this.#pending);
     this.#pending = undefined;
     if (this.#clients.size === 0) return;
-    const event = `event: snapshot\ndata: ${this.#hooks.snapshot()}\n\n`;
+    const event = sseEvent('snapshot', this.#hooks.snapshot());
     for (const res of this.#clients) {
       // A page that does not read (a stalled tab, a slow link) is not buffered for without end: dropped, with what it
       // left unread (its 'close' removes it); a browser reconnects and gets a whole snapshot.

@@ -10,7 +10,7 @@ import { pathOf } from '../report.js';
 import type { Scheduler } from '../scheduler.js';
 import { type Origin, type Task, taskIdOf, taskName } from '../task.js';
 import { captureContext } from '../task-context.js';
-import { observeProcess, type TaskEntry, type TaskState } from '../task-events.js';
+import { newEntry, observeProcess, type TaskEntry } from '../task-events.js';
 import { throughQueue, throughThread } from './crossing.js';
 import { checkFilter, describeCall, describeList, filterName, matches, type TaskFilter } from './match.js';
 import { beginScope } from './scope.js';
@@ -272,26 +272,8 @@ function view(item: Recorded): RecordedTask {
 
 /** The entry a task added before the recording started never got (nothing observed it then): runAll() reads its outcome there. */
 function detachedEntry(item: Recorded): TaskEntry {
-  const state: TaskState = 'queued';
-  return {
-    id: item.id,
-    name: item.name,
-    where: item.where,
-    method: item.origin.method,
-    path: pathOf(item.origin.url),
-    owner: undefined,
-    state,
-    attempts: 0,
-    progress: undefined,
-    message: undefined,
-    result: undefined,
-    error: undefined,
-    addedAt: Date.now(),
-    startedAt: undefined,
-    finishedAt: undefined,
-    stored: false,
-    abort: undefined,
-  };
+  const { id, name, where, origin } = item;
+  return newEntry({ id, name, where, method: origin.method, path: pathOf(origin.url), owner: undefined });
 }
 
 /**
