@@ -320,6 +320,12 @@ export class ListTaskRecord {
     void this.#write();
   }
 
+  /** Writes its start now if still pending (it was stopped, to run again later), and waits for every write. */
+  flush(): Promise<void> {
+    if (this.#start !== undefined) this.#write();
+    return this.#writing;
+  }
+
   /** Its final outcome, once every earlier write is done. */
   finish(outcome: Omit<ListTaskOutcome, 'startedAt' | 'finishedAt'>): Promise<void> {
     this.#outcome = { ...this.#outcome, ...outcome, finishedAt: Date.now() };

@@ -346,6 +346,7 @@ class QueueWorker implements TaskWorker, RunOwner {
         }
         if (run.cancelled && token !== undefined) {
           await writer?.flush();
+          await record?.flush();
           await job.updateProgress(i); // resumes with this task
           await job.moveToWait(token);
           throw new WaitingError();
