@@ -206,6 +206,33 @@ describeWithRedis('task status of a long list stored as one job', () => {
     }
   }, 30_000);
 
+  test('a list of 2,500 tasks: every task is indexed (several script calls), and every record expires with the ttl once it has run', async () => {
+    const queueName = uniqueQueueName('status-list-long');
+    const runner = redis.closer.add(bullmqRunner({ connection: redis.server.url, queueName }));
+    const bg = backgroundTasks({ runner, status: { ttl: TTL } });
+    const app = express();
+    app.use(bg);
+    const handles: TaskHandle[] = [];
+    app.post('/', (_req, res) => {
+      for (let i = 0; i < 2500; i++) handles.push(res.locals.background.addTask(square, i));
+      res.sendStatus(202);
+    });
+    await request(app).post('/').expect(202);
+    await bg.drain();
+    expect(await Promise.all([0, 999, 1000, 2499].map(async (i) => (await handles[i]!.status())?.state))).toEqual(Array(4).fill('queued'));
+    const redisClient = client();
+    const events = redis.closer.add(new QueueEvents(queueName, { connection: { url: redis.server.url } }));
+    await events.waitUntilReady();
+    const listJob = JSON.parse((await redisClient.get(indexKey(queueName, handles[0]!.id)))!).j as string;
+    const listDone = new Promise<void>((resolve) => events.on('completed', ({ jobId }) => jobId === listJob && resolve()));
+    redis.closer.add(runWorker({ connection: redis.server.url, queueName, tasks: [square] }));
+    await listDone;
+    expect(await handles[2499]!.status()).toMatchObject({ state: 'succeeded', result: 2499 ** 2 });
+    const ttls = await Promise.all(handles.map((handle) => redisClient.pttl(indexKey(queueName, handle.id))));
+    expect(ttls.filter((ttl) => !(ttl > 0 && ttl <= TTL))).toEqual([]);
+    expect(await redisClient.pttl(`bull:${queueName}:ebt:list:${listJob}`)).toBeLessThanOrEqual(TTL);
+  }, 30_000);
+
   test('without the status option, a list job stores no index and no outcomes', async () => {
     const queueName = uniqueQueueName('status-list-off');
     // This worker does not know "report": that task fails at once rather than waiting for a "go".

@@ -61,9 +61,34 @@ export interface ListTaskOutcome extends JobProgress {
   readonly result?: unknown;
 }
 
-/** Stops at the first failed command of a pipeline (ioredis resolves with each command's error). */
-async function run(pipeline: ReturnType<Client['pipeline']>): Promise<void> {
-  for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
+/**
+ * Writes part of a list's index (KEYS: the outcomes hash, then each task's index key; ARGV: the ttl, the keys' life
+ * in ms or 0 for none, then each task's entry): a script call per CHUNK tasks, not a command per task (measured: a
+ * pipeline of 10,000 SETs cost the web process about eight times the list job's own store), and chunks so that no
+ * call holds Redis for long (10,000 SETs in one script took Redis about 45 ms on a loaded machine).
+ */
+const INDEX_SCRIPT = `
+local life = tonumber(ARGV[2])
+for i = 2, #KEYS do
+  if life > 0 then redis.call('SET', KEYS[i], ARGV[i + 1], 'PX', life) else redis.call('SET', KEYS[i], ARGV[i + 1]) end
+end
+redis.call('HSET', KEYS[1], '${KEEP}', ARGV[1])
+if life > 0 then redis.call('PEXPIRE', KEYS[1], life) end
+return 0`;
+
+/** Sets the expiry of every key given (ARGV[1], in ms). */
+const EXPIRE_SCRIPT = `
+for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
+return 0`;
+
+/** The most keys one script call writes. */
+const CHUNK = 1000;
+
+/** Calls `each` with the items CHUNK at a time, all at once (sent together with auto-pipelining); resolves when all have. */
+async function inChunks<T>(items: readonly T[], each: (chunk: readonly T[]) => Promise<unknown>): Promise<void> {
+  const calls: Promise<unknown>[] = [];
+  for (let at = 0; at < items.length; at += CHUNK) calls.push(each(items.slice(at, at + CHUNK)));
+  await Promise.all(calls);
 }
 
 /**
@@ -85,18 +110,22 @@ export class ListIndex {
     });
   }
 
-  /** One pipeline: each task's index key and the outcomes hash's `keep`, expiring LIST_RECORDS_MS past the ttl. */
+  /** Each task's index key and the outcomes hash's `keep`, expiring LIST_RECORDS_MS past the ttl. */
   write(client: Client, keys: QueueKeys): Promise<void> {
-    const life = Number.isFinite(this.#keepFor) ? Math.ceil(this.#keepFor) + LIST_RECORDS_MS : undefined;
-    const pipeline = client.pipeline();
-    for (const [id, entry] of this.#entries) {
-      if (life === undefined) pipeline.set(indexKey(keys, id), entry);
-      else pipeline.set(indexKey(keys, id), entry, 'PX', life);
-    }
+    const life = String(Number.isFinite(this.#keepFor) ? Math.ceil(this.#keepFor) + LIST_RECORDS_MS : 0);
     const outcomes = outcomesKey(keys, this.#listJobId);
-    pipeline.hset(outcomes, KEEP, String(this.#keepFor));
-    if (life !== undefined) pipeline.pexpire(outcomes, life);
-    return run(pipeline);
+    const keep = String(this.#keepFor);
+    return inChunks(this.#entries, (chunk) =>
+      client.eval(
+        INDEX_SCRIPT,
+        chunk.length + 1,
+        outcomes,
+        ...chunk.map(([id]) => indexKey(keys, id)),
+        keep,
+        life,
+        ...chunk.map(([, entry]) => entry),
+      ),
+    );
   }
 }
 
@@ -271,11 +300,9 @@ export class ListOutcomes {
   /** The list has finished: its index and outcomes now live for the ttl. */
   async finished(): Promise<void> {
     if (!Number.isFinite(this.#keepFor)) return;
-    const ttl = Math.ceil(this.#keepFor);
-    const pipeline = this.#redis.pipeline();
-    for (const id of this.#taskIds) pipeline.pexpire(indexKey(this.#keys, id), ttl);
-    pipeline.pexpire(this.#key, ttl);
-    await run(pipeline).catch((error: unknown) =>
+    const ttl = String(Math.ceil(this.#keepFor));
+    const keys = [this.#key, ...this.#taskIds.map((id) => indexKey(this.#keys, id))];
+    await inChunks(keys, (chunk) => this.#redis.eval(EXPIRE_SCRIPT, chunk.length, ...chunk, ttl)).catch((error: unknown) =>
       debug('list job %s: records keep their longer expiry: %s', printable(this.#job.id), describeError(error)),
     );
   }
