@@ -3,7 +3,7 @@ import { type FlowJob, FlowProducer, Queue } from 'bullmq';
 import { settlesWithin, withDeadline } from '../deadline.js';
 import { EnqueueError } from '../errors.js';
 import type { EnqueueOptions, FailedQueueJob, QueuedTask, QueueJobCounts, QueueRecord, QueueRunner } from '../queue-runner.js';
-import { debug, describeError, warn } from '../report.js';
+import { debug, describeError, printable, warn } from '../report.js';
 import { clusterAdvice } from './cluster-advice.js';
 import { type ProducerClient, producerClient, retryDelay } from './connection.js';
 import { chain } from './flow.js';
@@ -404,7 +404,7 @@ class BullmqQueueRunner implements BullmqRunner {
       count += entry.names.length;
     }
     this.#givenUp += count;
-    const list = [...names].map(([name, n]) => `${name} x${n}`).join(', ');
+    const list = [...names].map(([name, n]) => `${printable(name)} x${n}`).join(', ');
     warn(`queue "${this.queueName}": gave up ${count} task${count === 1 ? '' : 's'} never stored in Redis (${why}): ${list}`);
     for (const entry of entries) {
       clearTimeout(entry.deadline);
