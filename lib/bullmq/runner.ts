@@ -434,7 +434,7 @@ class BullmqQueueRunner implements BullmqRunner {
       count += entry.names.length;
     }
     this.#givenUp += count;
-    const list = [...names].map(([name, n]) => `${name} x${n}`).join(', ');
+    const list = [...names].map(([name, n]) => `${printable(name)} x${n}`).join(', ');
     warn(`queue "${this.queueName}": gave up ${count} task${count === 1 ? '' : 's'} never stored in Redis (${why}): ${list}`);
     for (const entry of entries) {
       clearTimeout(entry.deadline);
