@@ -7,13 +7,25 @@ import { ROOT } from '../helpers.js';
 const run = promisify(execFile);
 const HERE = path.relative(ROOT, __dirname);
 
-// Children must not inherit jest's NODE_OPTIONS or npm's idea of the project.
-const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key) && key !== 'NODE_OPTIONS'));
+// Children must not inherit jest's NODE_OPTIONS or npm's idea of the project, nor colour their output (CI=true turns
+// vitest's colours on, which would split the summary line read below).
+const env = {
+  ...Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key) && key !== 'NODE_OPTIONS' && key !== 'FORCE_COLOR'),
+  ),
+  NO_COLOR: '1',
+};
+
+/** The text without ANSI colour codes, whatever a runner decided about colours. */
+function plain(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape character is what is matched.
+  return text.replace(/\u001b\[[0-9;]*m/g, '');
+}
 
 async function output(file: string, args: readonly string[]): Promise<string> {
   try {
     const { stdout, stderr } = await run(process.execPath, args, { cwd: ROOT, env, maxBuffer: 16 * 1024 * 1024 });
-    return `${stdout}\n${stderr}`;
+    return plain(`${stdout}\n${stderr}`);
   } catch (error) {
     const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
     throw new Error(`${file} failed:\n${stdout}\n${stderr}`);
