@@ -97,6 +97,17 @@ function arrayRefusal(keys: readonly string[], array: readonly unknown[]): strin
   return undefined;
 }
 
+/** Whether every argument is a primitive both crossings keep (what refusal() passes without a walk); a symbol is not. */
+function allPrimitive(args: readonly unknown[]): boolean {
+  for (let i = 0; i < args.length; i++) {
+    const value = args[i];
+    if (value === null) continue;
+    const type = typeof value;
+    if (type !== 'string' && type !== 'number' && type !== 'boolean' && type !== 'undefined' && type !== 'bigint') return false;
+  }
+  return true;
+}
+
 /**
  * One value on the walk. The path is kept as a link to the parent and one step, and written out only for an error:
  * never an object key (a key can be personal data, as the package never logs arguments), only positions.
@@ -128,6 +139,8 @@ function shown(path: string): string {
  * @throws TypeError naming the task and the offending path by position, e.g. `args[1].<key 0>`
  */
 export function checkArgs(taskName: string, args: readonly unknown[], crossing: Crossing, caller = 'addTask()'): void {
+  // The common case, arguments that are all primitives (an id, an email): nothing to walk, nothing allocated.
+  if (allPrimitive(args)) return;
   const where = `${caller}: task "${taskName}"`;
   const refuse = (visit: Visit, why: string): never =>
     invalid(`${where}: ${shown(pathOf(visit))} is ${why}, which is not ${CROSSING[crossing]}; use only ${ALLOWED[crossing]}`);
