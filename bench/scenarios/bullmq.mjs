@@ -121,7 +121,8 @@ async function workerRate(redis, { jobs, listLength, concurrency }) {
   const queueName = `bench-worker-${randomUUID().slice(0, 8)}`;
   const noop = defineTask('noop', (_n) => undefined);
   const runner = bullmqRunner({ connection: redis.url, queueName });
-  const list = (n) => Array.from({ length: listLength }, () => ({ definition: noop.taskDefinition, args: [n] }));
+  // Each task carries its id, as the middleware gives it (the job id; BullMQ's deduplication id for a single task).
+  const list = (n) => Array.from({ length: listLength }, () => ({ definition: noop.taskDefinition, args: [n], id: randomUUID() }));
   const options = { stopOnError: false, timeout: Number.POSITIVE_INFINITY, origin: { method: 'POST', url: '/bench' } };
   const lists = Math.ceil(jobs / listLength);
   for (let i = 0; i < lists; i += 100) {
