@@ -238,7 +238,9 @@ async function main() {
   log(`\nWrote ${path.relative(process.cwd(), path.join(dir, 'results.md'))} and results.svg`);
   if (failures.length > 0) {
     log(`bench: ${failures.length} scenario(s) crashed: ${failures.map((f) => f.id).join(', ')}`);
-    process.exitCode = 1;
+    // A crashed scenario may have left connections or children open: end now rather than wait on them.
+    killAll();
+    process.exit(1);
   }
 }
 

@@ -125,10 +125,13 @@ async function workerRate(redis, { jobs, listLength, concurrency }) {
   const list = (n) => Array.from({ length: listLength }, () => ({ definition: noop.taskDefinition, args: [n], id: randomUUID() }));
   const options = { stopOnError: false, timeout: Number.POSITIVE_INFINITY, origin: { method: 'POST', url: '/bench' } };
   const lists = Math.ceil(jobs / listLength);
-  for (let i = 0; i < lists; i += 100) {
-    await Promise.all(Array.from({ length: Math.min(100, lists - i) }, (_, j) => runner.enqueue(list(i + j), options)));
+  try {
+    for (let i = 0; i < lists; i += 100) {
+      await Promise.all(Array.from({ length: Math.min(100, lists - i) }, (_, j) => runner.enqueue(list(i + j), options)));
+    }
+  } finally {
+    await runner.close(); // also when an enqueue failed: its connection would keep the bench alive
   }
-  await runner.close();
   const total = lists * listLength;
   let failures = 0;
   const worker = runWorker({ connection: redis.url, queueName, tasks: [noop], concurrency, onError: () => failures++ });
