@@ -1,7 +1,7 @@
 // The benchmark runner: runs each scenario module against server children and writes results.md and results.svg.
 //
 // A scenario is a module exporting `id`, `title` and `async run(ctx)`, listed in SCENARIOS below. `ctx` holds
-// `settings` (rounds, seconds, warmSeconds, connections, pendingTasks, drainTasks, drainRuns: smaller under
+// `sections` (what the scenarios before it returned), `settings` (rounds, seconds, warmSeconds, connections, pendingTasks, drainTasks, drainRuns: smaller under
 // --quick), `quick`, `log(line)` and `start(promiseOfServer)` (wrap startServer() from lib/child.mjs with it, so the
 // server is stopped after the scenario, crash or not). `run` returns a section:
 // { id, title, about, table: { head, rows }, figures: [figure() from lib/result.mjs], notes? }.
@@ -33,6 +33,7 @@ import { renderSvg } from './lib/report-svg.mjs';
 const SCENARIOS = [
   './scenarios/unused.mjs',
   './scenarios/register.mjs',
+  './scenarios/overhead.mjs', // after unused and register: it reads their floors' CPU per request
   './scenarios/latency.mjs',
   './scenarios/isolation.mjs',
   './scenarios/start-delay.mjs',
@@ -190,7 +191,7 @@ async function main() {
   const failures = [];
   for (const modulePath of selected) {
     try {
-      sections.push(await runScenario(modulePath, { settings, quick: args.quick, log }));
+      sections.push(await runScenario(modulePath, { settings, quick: args.quick, log, sections }));
     } catch (error) {
       log(`  CRASHED: ${error?.stack ?? error}`);
       failures.push({ id: path.basename(modulePath, '.mjs'), message: String(error?.message ?? error) });

@@ -9,6 +9,11 @@ import { scopes, type TaskTraceContext, taskChannel, taskTraceContext, tracingTa
 
 export type Status = 'succeeded' | 'failed' | 'timedOut';
 
+/** What a place that relays an attempt's abort elsewhere (a thread) gives onAbort(): an object, so that no closure is made per attempt. */
+export interface AbortRelay {
+  runAborted(reason: unknown): void;
+}
+
 /** Told when a run that went asynchronous has settled (a synchronous outcome is returned by start() instead). */
 export interface RunOwner {
   taskSettled(run: TaskRun): void;
@@ -62,7 +67,7 @@ export class TaskRun {
   /** @internal */
   nextActive: TaskRun | undefined;
   /** Told when the current attempt's signal aborts, by a place that relays the abort elsewhere (a thread) without making the signal. */
-  #onAbort: ((reason: unknown) => void) | undefined;
+  #onAbort: AbortRelay | undefined;
 
   constructor(task: Task, owner: RunOwner, origin: Origin, resume: (proceed: boolean) => void) {
     this.task = task;
@@ -95,16 +100,16 @@ export class TaskRun {
     if (this.#abortReason !== NOT_YET) return;
     this.#abortReason = reason;
     this.#controller?.abort(reason);
-    this.#onAbort?.(reason);
+    this.#onAbort?.runAborted(reason);
   }
 
   /**
-   * Calls `listener` once if the current attempt's signal aborts (at once if it has), without making the signal:
+   * Calls `relay.runAborted` once if the current attempt's signal aborts (at once if it has), without making the signal:
    * a thread pool relays the abort to its thread this way. `undefined` stops listening; the next attempt starts without.
    */
-  onAbort(listener: ((reason: unknown) => void) | undefined): void {
-    this.#onAbort = listener;
-    if (listener !== undefined && this.#abortReason !== NOT_YET) listener(this.#abortReason);
+  onAbort(relay: AbortRelay | undefined): void {
+    this.#onAbort = relay;
+    if (relay !== undefined && this.#abortReason !== NOT_YET) relay.runAborted(this.#abortReason);
   }
 
   /** Aborts the current attempt and forbids further ones; a wait between attempts ends at once. */

@@ -1,6 +1,7 @@
 // Scenario 2: the demo app's POST /register with one trivial task, run by bare Express, by hand, and by the middleware.
 import { startServer } from '../lib/child.mjs';
 import { figure } from '../lib/result.mjs';
+import { medianOf } from '../lib/rounds.mjs';
 import { cpuRatio, rpsRatio, THROUGHPUT_HEAD, throughputRounds, throughputRows } from '../lib/throughput.mjs';
 
 export const id = 'register';
@@ -27,6 +28,8 @@ export async function run(ctx) {
   return {
     id,
     title,
+    // For the overhead scenario: the floor's whole request, to turn the middleware's own ns into a ratio.
+    floorCpuPerRequestUs: medianOf(samples.onFinished, (s) => s.cpuPerRequestUs),
     about:
       "The demo app's handler answers `{ message }` and has `sendEmail(email)` (an async function that only counts) run after the " +
       'response. The hand-rolled middleware is what one writes without the package: a list in `res.locals` and an eager ' +

@@ -1,6 +1,7 @@
 // Scenario 1: GET / on bare Express vs the middleware mounted and no task added.
 import { startServer } from '../lib/child.mjs';
 import { figure } from '../lib/result.mjs';
+import { medianOf } from '../lib/rounds.mjs';
 import { cpuRatio, rpsRatio, THROUGHPUT_HEAD, throughputRounds, throughputRows } from '../lib/throughput.mjs';
 
 export const id = 'unused';
@@ -18,6 +19,8 @@ export async function run(ctx) {
   return {
     id,
     title,
+    // For the overhead scenario: the floor's whole request, to turn the middleware's own ns into a ratio.
+    floorCpuPerRequestUs: medianOf(samples.onFinished, (s) => s.cpuPerRequestUs),
     about:
       "Every server answers `GET /` with the demo app's JSON. The reference has an empty middleware `(req, res, next) => next()` " +
       'in front, to show what any middleware costs in Express; the floor is the hand-rolled lazy `onFinished()` list of the ' +

@@ -12,7 +12,7 @@ import { settlesWithin } from '../deadline.js';
 import { ThreadPoolClosedError, ThreadPoolCloseTimeoutError, ThreadTaskNotFoundError } from '../errors.js';
 import type { ThreadPool, ThreadPoolCloseOptions, ThreadPoolCloseResult } from '../place.js';
 import { debug, describeError, warn } from '../report.js';
-import type { TaskRun } from '../run-task.js';
+import type { AbortRelay, TaskRun } from '../run-task.js';
 import { type Task, taskIdOf, taskName } from '../task.js';
 import { resultOf } from '../task-record.js';
 import {
@@ -119,7 +119,7 @@ interface PiscinaAbortTarget {
  * watches to terminate the thread (one object, where an AbortController per attempt cost measurably), and it relays the
  * run's abort to the thread when the task's code listens for it.
  */
-class Flight implements PiscinaAbortTarget {
+class Flight implements PiscinaAbortTarget, AbortRelay {
   readonly run: TaskRun;
   readonly name: string;
   readonly attempt: number;
@@ -156,14 +156,14 @@ class Flight implements PiscinaAbortTarget {
   }
 
   /** The run's signal aborted (timeout, drain deadline): the task hears of it at once; ignored, its thread ends after the grace. */
-  readonly runAborted = (reason: unknown): void => {
+  runAborted(reason: unknown): void {
     this.abortReason = reason instanceof Error ? reason : new Error(describeError(reason));
     if (this.listening) this.#pool.sendAbort(this);
     this.#grace = setTimeout(() => {
       debug('task %s still running %dms after its signal aborted: terminating its thread', this.name, TERMINATE_GRACE_MS);
       this.stop(reason);
     }, TERMINATE_GRACE_MS);
-  };
+  }
 
   /** Ends the attempt now: piscina terminates its thread (or drops it from its queue); it settles with `reason`. */
   stop(reason: unknown): void {
@@ -232,7 +232,7 @@ class PiscinaThreadPool implements ThreadPool {
     if (this.#closing !== undefined) throw new ThreadPoolClosedError(name);
     const flight = new Flight(this, run, name, ++this.#attempts);
     this.#flights.set(flight.attempt, flight);
-    run.onAbort(flight.runAborted);
+    run.onAbort(flight);
     const args = task.args as unknown[];
     let buffers: number[] | undefined;
     for (let i = 0; i < args.length; i++) {
@@ -245,7 +245,7 @@ class PiscinaThreadPool implements ThreadPool {
     const job: ThreadJob =
       buffers === undefined ? { name, args, id, attempt: flight.attempt } : { name, args, id, attempt: flight.attempt, buffers };
     const transferList = transferListOf(args);
-    const options = transferList.length === 0 ? { signal: flight } : { signal: flight, transferList };
+    const options = transferList === undefined ? { signal: flight } : { signal: flight, transferList };
     return this.#piscina.run(job, options).then(
       (answer) => {
         flight.done();

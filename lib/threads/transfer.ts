@@ -13,13 +13,15 @@ export function transfer<T extends Movable>(value: T): T {
   return value;
 }
 
-/** The ArrayBuffers to move for these arguments (top-level arguments marked with transfer()). */
-export function transferListOf(args: readonly unknown[]): ArrayBuffer[] {
-  const list: ArrayBuffer[] = [];
+/** The ArrayBuffers to move for these arguments (top-level arguments marked with transfer()); undefined when none (most attempts: no array made). */
+export function transferListOf(args: readonly unknown[]): ArrayBuffer[] | undefined {
+  let list: ArrayBuffer[] | undefined;
   for (const arg of args) {
     if (arg === null || typeof arg !== 'object' || !marked.has(arg)) continue;
     const buffer = ArrayBuffer.isView(arg) ? arg.buffer : (arg as ArrayBuffer);
-    if (buffer instanceof ArrayBuffer && buffer.byteLength > 0 && !list.includes(buffer)) list.push(buffer);
+    if (!(buffer instanceof ArrayBuffer) || buffer.byteLength === 0) continue;
+    list ??= [];
+    if (!list.includes(buffer)) list.push(buffer);
   }
   return list;
 }

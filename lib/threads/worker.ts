@@ -2,6 +2,7 @@
 import { workerData } from 'node:worker_threads';
 import { definitionOf } from '../define-task.js';
 import { describeError } from '../report.js';
+import { isThenable } from '../run-task.js';
 import { callInScope, type TaskScope } from '../task-context.js';
 import { resultProblem } from '../task-record.js';
 import {
@@ -129,15 +130,30 @@ function thrown(value: unknown): Failure {
   }
 }
 
-/** Runs one attempt on this thread. Never rejects: a failure is answered, so that its name and stack survive. */
-export default async function runThreadJob(job: ThreadJob): Promise<ThreadAnswer> {
-  let found: Map<string, TaskFn>;
-  try {
-    tasks ??= loadModule(pool.module).then(tasksIn);
-    found = await tasks;
-  } catch (error) {
-    return { kind: 'not-found', message: `thread tasks module ${pool.module} could not be loaded: ${describeError(error)}` };
-  }
+/** The tasks module's tasks once loaded: later attempts then start without waiting a turn. */
+let loaded: Map<string, TaskFn> | undefined;
+
+/**
+ * Runs one attempt on this thread. Never rejects: a failure is answered, so that its name and stack survive. A task
+ * that returns no promise is answered at once, without a promise of its own (piscina takes either): an async function
+ * here cost two promise turns per attempt.
+ */
+export default function runThreadJob(job: ThreadJob): ThreadAnswer | Promise<ThreadAnswer> {
+  if (loaded !== undefined) return runFound(loaded, job);
+  tasks ??= loadModule(pool.module).then(tasksIn);
+  return tasks.then(
+    (found) => {
+      loaded = found;
+      return runFound(found, job);
+    },
+    (error: unknown): ThreadAnswer => ({
+      kind: 'not-found',
+      message: `thread tasks module ${pool.module} could not be loaded: ${describeError(error)}`,
+    }),
+  );
+}
+
+function runFound(found: Map<string, TaskFn>, job: ThreadJob): ThreadAnswer | Promise<ThreadAnswer> {
   const fn = found.get(job.name);
   if (fn === undefined) {
     const known = [...found.keys()].map((name) => `"${name}"`).join(', ') || 'no defineTask() task';
@@ -152,13 +168,23 @@ export default async function runThreadJob(job: ThreadJob): Promise<ThreadAnswer
       args[i] = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     }
   }
-  let failure: Failure | undefined;
   let value: unknown;
+  let later: boolean;
   try {
-    value = await callInScope(scope, undefined, fn, args);
+    value = callInScope(scope, undefined, fn, args);
+    later = isThenable(value); // a hostile value's `then` getter may throw too
   } catch (error) {
-    failure = thrown(error);
+    return answer(scope, fn, thrown(error), undefined);
   }
+  if (!later) return answer(scope, fn, undefined, value);
+  return Promise.resolve(value).then(
+    (settled) => answer(scope, fn, undefined, settled),
+    (error: unknown) => answer(scope, fn, thrown(error), undefined),
+  );
+}
+
+/** The attempt is over: its answer, with its last progress and a { result: true } task's value. */
+function answer(scope: ThreadScope, fn: TaskFn, failure: Failure | undefined, value: unknown): ThreadAnswer {
   const progress = scope.end();
   // A { result: true } task's value crosses as checked JSON: a value no clone can carry must not fail the answer.
   const result = failure === undefined && value !== undefined && definitionOf(fn)?.result === true ? resultProblem(value) : undefined;
