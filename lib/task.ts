@@ -1,9 +1,11 @@
 // What one accepted task holds while it waits: its function, arguments, request context, policy and id.
 import type { AsyncResource } from 'node:async_hooks';
-import { randomUUID } from 'node:crypto';
 import type { FlowKeys } from './flow/flow-control.js';
 import type { TaskPolicy } from './policy.js';
 import type { TaskEntry } from './task-events.js';
+import { newTaskId } from './task-id.js';
+
+export { newTaskId };
 
 export interface Task {
   readonly fn: (...args: never[]) => unknown;
@@ -49,15 +51,6 @@ export interface Origin {
 /** The name a task is reported under: its defineTask name, its function's name, or 'anonymous'. */
 export function taskName(task: Task): string {
   return task.policy.name ?? (task.fn.name || 'anonymous');
-}
-
-/**
- * A new task id: a UUID (URL-safe, 122 random bits). randomUUID() builds it as a tree of string pieces (about 500
- * bytes on the heap while it is kept); toLowerCase() (a no-op on its characters) gives the same 36 characters as one
- * flat string of about 65 bytes, which matters for ids kept in status records.
- */
-export function newTaskId(): string {
-  return randomUUID().toLowerCase();
 }
 
 /** The task's id, made on first use and kept on the task, so that the handle, taskId() and a queue all agree. */

@@ -29,6 +29,7 @@ import {
   receivesArrayBuffer,
   recordThread,
   reportsProgress,
+  returnsHostileThenable,
   runaway,
   SLOT,
   shared,
@@ -450,6 +451,22 @@ describe('hostile errors from thread tasks', () => {
     expect([error.name, error.message, error.code]).toEqual(['Error', 'bad code', undefined]);
     expect(error.stack).toMatch(/^Error: bad code\n\s+at /);
     expect(bg.stats()).toMatchObject({ failed: 1 });
+  });
+
+  it('a returned value whose then getter throws fails its task with that error, and the list goes on', async () => {
+    const { failures, onError } = collectErrors();
+    const slots = shared();
+    const { app, bg } = threadApp({ threads: pool(), onError }, (background) => {
+      background.addTask(returnsHostileThenable);
+      background.addTask(recordThread, slots);
+    });
+    await request(app).get('/').expect(200);
+    await bg.drain();
+    expect(failures.map((f) => [f.info.name, (f.error as Error).name, (f.error as Error).message])).toEqual([
+      ['returnsHostileThenable', 'RangeError', 'then getter refused'],
+    ]);
+    expect(Atomics.load(slots, SLOT.ran)).toBe(1);
+    expect(bg.stats()).toMatchObject({ failed: 1, succeeded: 1 });
   });
 
   it('an Error whose message getter throws is reported, with the default onError too, and the process goes on', async () => {

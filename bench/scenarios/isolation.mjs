@@ -110,20 +110,29 @@ export async function run(ctx) {
   const dispatchRounds = ctx.quick ? 1 : 7;
   const ours = [];
   const raw = [];
+  // The server's CPU (main thread and threads) per task: what one dispatch costs, whichever cores the threads got.
+  const oursCpu = [];
+  const rawCpu = [];
   await dispatchRound(thread); // warm-up: the threads' modules loaded, the code paths compiled
   await thread.request('rawDispatch');
   for (let r = 0; r < dispatchRounds; r++) {
+    let cpu = thread.cpuSeconds();
     ours.push(await dispatchRound(thread));
+    oursCpu.push(((thread.cpuSeconds() - cpu) / (CHAINS * TASKS_PER_REQUEST)) * 1e6);
+    cpu = thread.cpuSeconds();
     const { tasks, ms } = await thread.request('rawDispatch');
+    rawCpu.push(((thread.cpuSeconds() - cpu) / tasks) * 1e6);
     raw.push(tasks / (ms / 1000));
     const ratio = ours.at(-1) / raw.at(-1);
     ctx.log(
-      `  dispatch round ${r + 1}/${dispatchRounds}: ${Math.round(ours.at(-1))} vs raw piscina ${Math.round(raw.at(-1))} tasks/s (${fixed(ratio, 3)})`,
+      `  dispatch round ${r + 1}/${dispatchRounds}: ${Math.round(ours.at(-1))} vs raw piscina ${Math.round(raw.at(-1))} tasks/s (${fixed(ratio, 3)}); ` +
+        `CPU per task ${fixed(oursCpu.at(-1), 1)} vs ${fixed(rawCpu.at(-1), 1)} µs`,
     );
   }
   const tasksPerSecond = median(ours);
   const rawPerSecond = median(raw);
   const dispatchRatio = median(ours.map((value, i) => value / raw[i]));
+  const cpuRatio = median(oursCpu.map((value, i) => rawCpu[i] / value));
   const [none, inProcess, onThreads] = systems;
   return {
     id,
@@ -136,7 +145,10 @@ export async function run(ctx) {
       `${TASKS_PER_REQUEST} trivial thread tasks (${CHAINS} lists, each run in order), counted from the first request until ` +
       `the pool has run them all: what a thread task costs beyond its own work (a structured clone, a round trip to the ` +
       `thread). The reference is raw piscina in the same server, with as many threads, given the same ${CHAINS} chains of ` +
-      `${TASKS_PER_REQUEST} \`run()\` calls; the two alternate over ${ctx.quick ? 1 : 7} rounds after a warm-up (medians).`,
+      `${TASKS_PER_REQUEST} \`run()\` calls; the two alternate over ${ctx.quick ? 1 : 7} rounds after a warm-up (medians). ` +
+      'Where the OS puts the thread decides the regime: on the main thread\u2019s core, a task costs its CPU (main thread and ' +
+      'thread, one after the other) and the rate follows CPU per task; on the other core, each hand-off wakes a sleeping ' +
+      'core, and the wake-ups dominate. Server CPU per task is given for both systems.',
     table: {
       head: ['system', 'probes', 'p50 ms', 'p99 ms', 'max ms'],
       rows: systems.map((s) => [s.label, String(s.latencies.length), fixed(s.p50, 2), fixed(s.p99, 2), fixed(s.max, 1)]),
@@ -149,6 +161,9 @@ export async function run(ctx) {
       figure('Threads: trivial thread tasks dispatched per second', Math.round(tasksPerSecond), { unit: ' tasks/s', decimals: 0 }),
       figure('Threads: raw piscina, the same chains, tasks per second', Math.round(rawPerSecond), { unit: ' tasks/s', decimals: 0 }),
       figure('Threads: dispatch rate ÷ raw piscina', dispatchRatio, { target: 0.95, op: '>=' }),
+      figure('Threads: server CPU per task, our dispatch', median(oursCpu), { unit: ' µs', decimals: 1 }),
+      figure('Threads: server CPU per task, raw piscina', median(rawCpu), { unit: ' µs', decimals: 1 }),
+      figure('Threads: CPU per task, raw piscina ÷ ours', cpuRatio),
     ],
   };
 }
