@@ -29,11 +29,10 @@ export function newTaskId(): string {
   }
   const from = next;
   next += 16;
+  POOL[from + 6] = ((POOL[from + 6] as number) & 0x0f) | 0x40; // version 4
+  POOL[from + 8] = ((POOL[from + 8] as number) & 0x3f) | 0x80; // the RFC 9562 variant
   for (let i = 0; i < 16; i++) {
-    let byte = POOL[from + i] as number;
-    if (i === 6)
-      byte = (byte & 0x0f) | 0x40; // version 4
-    else if (i === 8) byte = (byte & 0x3f) | 0x80; // RFC 9562 variant
+    const byte = POOL[from + i] as number;
     const at = AT[i] as number;
     TEXT[at] = HEX[byte * 2] as number;
     TEXT[at + 1] = HEX[byte * 2 + 1] as number;
