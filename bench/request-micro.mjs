@@ -13,9 +13,9 @@
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { onFinishedLoop } from './lib/floor.mjs';
 
 const require = createRequire(import.meta.url);
-const onFinished = require('on-finished');
 
 function arg(name, fallback) {
   const value = Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]);
@@ -37,30 +37,12 @@ const reportFailure = () => {
   failures++;
 };
 
-/** The register scenario's floor (bench/server.mjs): a list object in res.locals, on-finished attached at the first task. */
-function onFinishedLoop(_req, res, next) {
-  let list;
-  res.locals.background = {
-    addTask(fn, ...args) {
-      if (list !== undefined) return void list.push([fn, args]);
-      list = [[fn, args]];
-      onFinished(res, async () => {
-        for (const [f, a] of list) {
-          try {
-            await f(...a);
-          } catch {
-            reportFailure();
-          }
-        }
-      });
-    },
-  };
-  next();
-}
+/** The register scenario's floor (bench/lib/floor.mjs). */
+const floor = onFinishedLoop(reportFailure);
 
 const systems = [
   { name: 'base', use: undefined },
-  { name: 'on-finished floor', use: onFinishedLoop },
+  { name: 'on-finished floor', use: floor },
   ...builds.map(({ name, dir }) => ({ name, use: require(path.join(dir, 'index.js')).backgroundTasks() })),
 ];
 

@@ -4,11 +4,11 @@ import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serveCommands } from './lib/commands.mjs';
+import { onFinishedLoop } from './lib/floor.mjs';
 import { percentiles } from './lib/stats.mjs';
 
 const require = createRequire(import.meta.url);
 const express = require('express');
-const onFinished = require('on-finished');
 // What users get from `npm install`, not the TypeScript sources.
 const { backgroundTasks } = require('../dist/index.js');
 
@@ -92,32 +92,6 @@ function finishLoop(_req, res, next) {
   next();
 }
 
-/**
- * The floor for a listener that also catches aborts: on-finished attached lazily, at the first task. With `store`,
- * each task runs inside `als.run()`, the floor for anything that gives a task a store of its own (taskSignal() does).
- */
-function onFinishedLoop(store) {
-  return (_req, res, next) => {
-    let list;
-    res.locals.background = {
-      addTask(fn, ...args) {
-        if (list !== undefined) return void list.push([fn, args]);
-        list = [[fn, args]];
-        onFinished(res, async () => {
-          for (const [f, a] of list) {
-            try {
-              await (store === undefined ? f(...a) : store.run(a, f, ...a));
-            } catch (error) {
-              reportFailure(error);
-            }
-          }
-        });
-      },
-    };
-    next();
-  };
-}
-
 const app = express();
 const background = mechanism === 'middleware' ? backgroundTasks() : undefined;
 
@@ -134,8 +108,8 @@ if (config.task === 'mark') {
 }
 if (mechanism === 'middleware') app.use(background);
 else if (mechanism === 'finish') app.use(finishLoop);
-else if (mechanism === 'on-finished') app.use(onFinishedLoop());
-else if (mechanism === 'on-finished-als') app.use(onFinishedLoop(new AsyncLocalStorage()));
+else if (mechanism === 'on-finished') app.use(onFinishedLoop(reportFailure));
+else if (mechanism === 'on-finished-als') app.use(onFinishedLoop(reportFailure, new AsyncLocalStorage()));
 else if (mechanism === 'empty') app.use((_req, _res, next) => next());
 else if (mechanism !== 'none') throw new TypeError(`bench server: unknown mechanism "${mechanism}"`);
 
