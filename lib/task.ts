@@ -5,8 +5,6 @@ import type { TaskPolicy } from './policy.js';
 import type { TaskEntry } from './task-events.js';
 import { newTaskId } from './task-id.js';
 
-export { newTaskId };
-
 export interface Task {
   readonly fn: (...args: never[]) => unknown;
   readonly args: readonly unknown[];

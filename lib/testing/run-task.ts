@@ -4,7 +4,8 @@ import { invalid, received } from '../check.js';
 import { type DefinedTask, definitionOf } from '../define-task.js';
 import { Policies } from '../policy.js';
 import { type RunOwner, type Status, TaskRun } from '../run-task.js';
-import { newTaskId, type Task } from '../task.js';
+import type { Task } from '../task.js';
+import { newTaskId } from '../task-id.js';
 import { throughQueue } from './crossing.js';
 
 /** How runTask() ended. */
